@@ -1,0 +1,72 @@
+"""The one NinjaAPI object. Each domain app contributes a ``router`` in its own ``api.py``."""
+
+from importlib import import_module
+
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, ValidationError
+
+from civicgrid.core.errors import DomainError
+
+from .auth import session_or_token
+
+api = NinjaAPI(
+    title="civicgrid API",
+    version="1",
+    description="网格化服务管理 REST API. Errors are always JSON {code, message, details}; "
+    "objects outside the caller's area scope answer 404.",
+    auth=session_or_token,
+    urls_namespace="api",
+    docs_url="/docs",
+)
+
+# (app, URL prefix, OpenAPI tag) — a missing module simply contributes nothing yet.
+ROUTERS = [
+    ("territory", "/territory", "territory"),
+    ("people", "/people", "people"),
+    ("cases", "/cases", "cases"),
+    ("field", "/field", "field"),
+    ("public", "/public", "public"),
+    ("analytics", "/analytics", "analytics"),
+    ("notifications", "/notifications", "notifications"),
+]
+for app, prefix, tag in ROUTERS:
+    try:
+        module = import_module(f"civicgrid.{app}.api")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"civicgrid.{app}.api":
+            raise
+        continue
+    api.add_router(prefix, module.router, tags=[tag])
+
+
+def _error(request, status: int, code: str, message: str, details=None):
+    return api.create_response(
+        request, {"code": code, "message": message, "details": details or {}}, status=status
+    )
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    return _error(request, exc.status, exc.code, exc.message, exc.details)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return _error(request, 404, "not_found", str(exc) or "not found")
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    errors = []
+    for e in exc.errors:
+        loc = [str(x) for x in e.get("loc", []) if x not in ("body", "query", "path", "payload")]
+        errors.append({"field": ".".join(loc), "message": e.get("msg", "invalid")})
+    first = errors[0] if errors else {"field": "", "message": "invalid"}
+    msg = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+    return _error(request, 422, "validation_error", msg, {"errors": errors})
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request, exc):
+    return _error(request, 401, "unauthenticated", "authentication required")

@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.territory.models import Area, Grid
+
+
+class Role(models.TextChoices):
+    CITIZEN = "citizen", _("Citizen")
+    GRID_WORKER = "grid_worker", _("Grid worker")
+    GRID_CHIEF = "grid_chief", _("Grid chief")
+    OPERATOR = "operator", _("Operator")
+    HANDLER = "handler", _("Handler")
+    LEADER = "leader", _("Leader")
+    ADMIN = "admin", _("Administrator")
+
+
+class User(AbstractUser):
+    full_name = models.CharField(_("full name"), max_length=50, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.username
+
+
+class Center(models.Model):
+    """A 综治中心 / 网格化服务管理中心: one per area that has operators."""
+
+    area = models.OneToOneField(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="center"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("duty phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("center")
+        verbose_name_plural = _("centers")
+        ordering = ["area__code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def level(self) -> int:
+        return self.area.level
+
+
+class Department(models.Model):
+    """A 职能部门 (e.g. 城管局) with an area scope."""
+
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    area = models.ForeignKey(
+        Area, verbose_name=_("area scope"), on_delete=models.PROTECT, related_name="departments"
+    )
+    phone = models.CharField(_("duty phone"), max_length=30, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("department")
+        verbose_name_plural = _("departments")
+        ordering = ["area__code", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RoleAssignment(models.Model):
+    """A role held by a user, bound to an area subtree (the scope)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="assignments"
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+    area = models.ForeignKey(
+        Area, verbose_name=_("area scope"), on_delete=models.PROTECT, related_name="assignments"
+    )
+    center = models.ForeignKey(
+        Center,
+        verbose_name=_("center"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assignments",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("role assignment")
+        verbose_name_plural = _("role assignments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "role", "area", "department"],
+                name="uniq_role_assignment",
+                nulls_distinct=False,
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.area.name}"
+
+
+class WorkerType(models.TextChoices):
+    FULL_TIME = "full_time", _("Full-time grid worker")
+    PART_TIME = "part_time", _("Part-time grid worker")
+    ASSISTANT = "assistant", _("Assistant")
+    MICRO = "micro", _("Micro-grid worker")
+    POLICE = "police", _("Police officer")
+    AUX_POLICE = "aux_police", _("Auxiliary police")
+
+
+class GridMember(models.Model):
+    """A member of a grid's team ("1+2+N": 1 police officer, 2 auxiliary police, N workers)."""
+
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.CASCADE, related_name="members"
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="grid_memberships"
+    )
+    worker_type = models.CharField(_("worker type"), max_length=12, choices=WorkerType.choices)
+    is_leader = models.BooleanField(_("team leader"), default=False)
+    since = models.DateField(_("since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("grid team member")
+        verbose_name_plural = _("grid team members")
+        constraints = [models.UniqueConstraint(fields=["grid", "user"], name="uniq_grid_member")]
+        ordering = ["grid__code", "worker_type"]
+
+    def __str__(self) -> str:
+        return f"{self.grid.code} · {self.user} · {self.get_worker_type_display()}"
+
+
+class AdviserKind(models.TextChoices):
+    JUDGE = "judge", _("Judge")
+    PROSECUTOR = "prosecutor", _("Prosecutor")
+    POLICE = "police", _("Police officer")
+    LAWYER = "lawyer", _("Lawyer")
+    MEDIATOR = "mediator", _("Mediator")
+
+
+class GridAdviser(models.Model):
+    """五员进网: a judge, prosecutor, police officer, lawyer or mediator linked to grids."""
+
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.CASCADE, related_name="advisers"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=AdviserKind.choices)
+    name = models.CharField(_("name"), max_length=50)
+    organisation = models.CharField(_("organisation"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("grid adviser")
+        verbose_name_plural = _("grid advisers")
+        ordering = ["grid__code", "kind"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.name}"
