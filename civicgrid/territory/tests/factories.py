@@ -15,6 +15,7 @@ class AreaFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Area
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"1402{n + 10:02d}000000")
     name = factory.Sequence(lambda n: f"区{n}")
@@ -33,6 +34,7 @@ class GridFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Grid
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     area = factory.SubFactory(AreaFactory)
     code = factory.Sequence(lambda n: f"{n:03d}")
