@@ -1,0 +1,737 @@
+"""Matters (cases): categories, admission list, cases, the immutable action log, SLA calendar.
+
+Models are thin: fields, constraints and small properties. Every state change goes through
+``civicgrid.cases.engine.case_act``; nothing else assigns ``Case.state``.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from civicgrid.people.models import Center, Department
+from civicgrid.territory.models import Area, Grid, MicroGrid
+
+# Crockford-like alphabet without 0/O/1/I/L: readable over the phone, 12 chars = 60 bits.
+TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+TRACKING_LEN = 12
+
+
+def new_tracking_code() -> str:
+    return "".join(secrets.choice(TRACKING_ALPHABET) for _ in range(TRACKING_LEN))
+
+
+class HandlingLevel(models.IntegerChoices):
+    """The center level that owns a category's cases; values are Area levels."""
+
+    COUNTY = 2, _("County/district")
+    TOWNSHIP = 3, _("Township/street")
+    VILLAGE = 4, _("Village/community")
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class SlaUnit(models.TextChoices):
+    NATURAL = "natural", _("Natural hours")
+    WORKING = "working", _("Working hours")
+
+
+class Category(models.Model):
+    """事件分类: two levels, ``01`` (class) and ``0103`` (item)."""
+
+    code = models.CharField(_("code"), max_length=4, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent class"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    handling_level = models.PositiveSmallIntegerField(
+        _("handling level"), choices=HandlingLevel.choices, default=HandlingLevel.VILLAGE
+    )
+    default_department = models.ForeignKey(
+        Department,
+        verbose_name=_("default department"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    response_limit = models.DecimalField(
+        _("response limit (hours)"),
+        max_digits=7,
+        decimal_places=2,
+        default=2,
+        help_text=_("From report to acceptance."),
+    )
+    handling_limit = models.DecimalField(
+        _("handling limit (hours)"),
+        max_digits=7,
+        decimal_places=2,
+        default=14,
+        help_text=_("From acceptance to closing."),
+    )
+    sla_unit = models.CharField(
+        _("limit unit"), max_length=8, choices=SlaUnit.choices, default=SlaUnit.WORKING
+    )
+    self_closable = models.BooleanField(_("grid worker may self-close"), default=False)
+    photo_required = models.BooleanField(_("photo required"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_class(self) -> bool:
+        return len(self.code) == 2
+
+
+class AdmissionItem(models.Model):
+    """事项准入清单: the only matters a department may push down to grid workers."""
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.CASCADE,
+        related_name="admission_items",
+    )
+    code = models.CharField(_("item code"), max_length=30)
+    name = models.CharField(_("name"), max_length=200)
+    item_class = models.CharField(_("class"), max_length=50, blank=True)
+    legal_basis = models.TextField(_("legal basis"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("admission item")
+        verbose_name_plural = _("admission list")
+        ordering = ["department__code", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["department", "code"], name="uniq_admission_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Flow(models.TextChoices):
+    CASE = "case", _("Case")
+    SERVICE = "service", _("Service order (六联单)")
+
+
+class Source(models.TextChoices):
+    GRID_WORKER = "grid_worker", _("Grid worker app")
+    CITIZEN = "citizen", _("Citizen portal")
+    HOTLINE = "hotline", _("Hotline 12345")
+    DEPARTMENT = "department", _("Department")
+    PATROL = "patrol", _("Patrol")
+    ONE_KEY = "one_key", _("One-key call device")
+    API = "api", _("API / Open311")
+
+
+class State(models.TextChoices):
+    REPORTED = "reported", _("Reported")
+    FILED = "filed", _("Filed")
+    ASSIGNED = "assigned", _("Assigned")
+    IN_PROGRESS = "in_progress", _("In progress")
+    HANDLED = "handled", _("Handled")
+    CLOSED = "closed", _("Closed")
+    REJECTED = "rejected", _("Rejected")
+    MERGED = "merged", _("Merged")
+    SUSPENDED = "suspended", _("Suspended")
+
+
+OPEN_STATES = (
+    State.REPORTED,
+    State.FILED,
+    State.ASSIGNED,
+    State.IN_PROGRESS,
+    State.HANDLED,
+    State.SUSPENDED,
+)
+TERMINAL_STATES = (State.CLOSED, State.REJECTED, State.MERGED)
+
+
+class SlaState(models.TextChoices):
+    NORMAL = "normal", _("On time")
+    WARNING = "warning", _("Warning")
+    OVERDUE = "overdue", _("Overdue")
+
+
+class Case(models.Model):
+    """A reported matter and its file. State and counters change only through the engine."""
+
+    tracking_code = models.CharField(
+        _("tracking code"), max_length=16, default=new_tracking_code, editable=False
+    )
+    flow = models.CharField(_("flow"), max_length=8, choices=Flow.choices, default=Flow.CASE)
+    # FK indexes that a composite index below already leads with are switched off.
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
+    description = models.TextField(_("description"))
+    lat = models.FloatField(_("latitude"), null=True, blank=True)
+    lng = models.FloatField(_("longitude"), null=True, blank=True)
+    address = models.CharField(_("address"), max_length=200, blank=True)
+    grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("grid"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )
+    micro_grid = models.ForeignKey(
+        MicroGrid,
+        verbose_name=_("micro-grid"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    area = models.ForeignKey(
+        Area, verbose_name=_("community"), on_delete=models.PROTECT, related_name="cases"
+    )
+    # The grid code when the case lies in a grid, else the area code: every scoping prefix of
+    # an ancestor matches it, so scope_q(user, "scope_code") is the one visibility filter.
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    source = models.CharField(_("source"), max_length=12, choices=Source.choices)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    owner = models.ForeignKey(
+        Center,
+        verbose_name=_("owner center"),
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
+    # The owner center's area code, so "cases owned within my subtree" is a prefix match.
+    owner_code = models.CharField(_("owner area code"), max_length=12, editable=False)
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("assigned department"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        db_index=False,
+    )
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned worker"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_cases",
+        db_index=False,
+    )
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reporter"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_cases",
+    )
+    reporter_name = models.CharField(_("reporter name"), max_length=50, blank=True)
+    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    client_id = models.CharField(
+        _("client id"),
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Generated by the reporting device; a repeated report returns the first case."),
+    )
+    state = models.CharField(
+        _("state"), max_length=12, choices=State.choices, default=State.REPORTED, editable=False
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    response_due = models.DateTimeField(_("response due"), null=True, blank=True, editable=False)
+    handling_due = models.DateTimeField(_("handling due"), null=True, blank=True, editable=False)
+    final_due = models.DateTimeField(
+        _("final deadline"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("Handling deadline including approved extensions."),
+    )
+    # The running clock (response_due while reported, final_due while being handled, none while
+    # suspended or finished) and its 80 % point, so the SLA sweep is two index range scans.
+    sla_due_at = models.DateTimeField(_("clock due"), null=True, blank=True, editable=False)
+    sla_warn_at = models.DateTimeField(_("clock warning"), null=True, blank=True, editable=False)
+    sla_state = models.CharField(
+        _("SLA"), max_length=8, choices=SlaState.choices, default=SlaState.NORMAL, editable=False
+    )
+
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0, editable=False)
+    extension_count = models.PositiveSmallIntegerField(_("extensions"), default=0, editable=False)
+    supervision_count = models.PositiveSmallIntegerField(
+        _("supervisions"), default=0, editable=False
+    )
+    return_count = models.PositiveSmallIntegerField(_("returns"), default=0, editable=False)
+    dispatch_count = models.PositiveSmallIntegerField(_("dispatches"), default=0, editable=False)
+    escalation_count = models.PositiveSmallIntegerField(_("escalations"), default=0, editable=False)
+    reopen_count = models.PositiveSmallIntegerField(_("reopens"), default=0, editable=False)
+    self_closed = models.BooleanField(_("self-closed"), default=False, editable=False)
+
+    reported_at = models.DateTimeField(_("reported at"), default=timezone.now, editable=False)
+    filed_at = models.DateTimeField(_("filed at"), null=True, blank=True, editable=False)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True, editable=False)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True, editable=False)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True, editable=False)
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True, editable=False)
+    suspended_review_date = models.DateField(
+        _("suspension review date"), null=True, blank=True, editable=False
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    result = models.TextField(_("result"), blank=True, editable=False)
+    satisfaction = models.PositiveSmallIntegerField(
+        _("satisfaction"), null=True, blank=True, editable=False
+    )
+    rating_text = models.TextField(_("rating comment"), blank=True, editable=False)
+    rated_at = models.DateTimeField(_("rated at"), null=True, blank=True, editable=False)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("merged into"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="duplicates",
+        editable=False,
+    )
+
+    class Meta:
+        verbose_name = _("case")
+        verbose_name_plural = _("cases")
+        ordering = ["-reported_at", "-id"]
+        constraints = [
+            # Constraints rather than unique=True: PostgreSQL then gets no redundant LIKE index.
+            models.UniqueConstraint(fields=["tracking_code"], name="case_tracking_code_uniq"),
+            models.UniqueConstraint(fields=["client_id"], name="case_client_id_uniq"),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True)
+                | Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="case_satisfaction_1_5",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in State]), name="case_state_valid"
+            ),
+        ]
+        indexes = [
+            # Lists ordered newest first with keyset (cursor) pagination on (reported_at, id).
+            models.Index(fields=["-reported_at", "-id"], name="case_recent"),
+            models.Index(fields=["state", "-reported_at", "-id"], name="case_state_recent"),
+            # The operator's default queue: my center's open cases.
+            models.Index(fields=["owner", "state", "-reported_at"], name="case_owner_queue"),
+            models.Index(
+                fields=["owner_code", "state"],
+                name="case_owner_code",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(
+                fields=["scope_code", "state"],
+                name="case_scope_state",
+                opclasses=["varchar_pattern_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(fields=["department", "state"], name="case_department_state"),
+            models.Index(fields=["worker", "state"], name="case_worker_state"),
+            # Duplicate suggestions: same category, recent, then a lat/lng box.
+            models.Index(fields=["category", "reported_at"], name="case_category_recent"),
+            # SLA sweep and the "overdue" filter.
+            models.Index(fields=["sla_state", "sla_due_at"], name="case_sla_due"),
+            models.Index(fields=["sla_warn_at"], name="case_sla_warn"),
+            models.Index(fields=["closed_at"], name="case_closed_at"),
+            models.Index(fields=["filed_at"], name="case_filed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tracking_code} {self.category.name if self.category_id else ''}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def reporter_display(self) -> str:
+        if self.reporter_id:
+            return str(self.reporter)
+        return self.reporter_name or self.reporter_phone
+
+
+class ImmutableQuerySet(models.QuerySet):
+    """An append-only table: no bulk updates or deletes through the ORM."""
+
+    def update(self, **kwargs):
+        raise PermissionError("The action log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The action log is append-only.")
+
+
+class CaseAction(models.Model):
+    """One row per action on a case, never updated nor deleted (the audit trail)."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="actions"
+    )
+    action = models.CharField(_("action"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_actions",
+    )
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    from_state = models.CharField(_("from state"), max_length=12, blank=True)
+    to_state = models.CharField(_("to state"), max_length=12, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("case action")
+        verbose_name_plural = _("action log")
+        ordering = ["created_at", "id"]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="caseaction_case_time"),
+            models.Index(fields=["action", "created_at"], name="caseaction_action_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The action log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The action log is append-only.")
+
+
+class GridTaskState(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class GridTask(models.Model):
+    """下派任务: an admitted item pushed by a department to a grid's worker."""
+
+    department = models.ForeignKey(
+        Department, verbose_name=_("department"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    item = models.ForeignKey(
+        AdmissionItem,
+        verbose_name=_("admission item"),
+        on_delete=models.PROTECT,
+        related_name="tasks",
+    )
+    grid = models.ForeignKey(
+        Grid, verbose_name=_("grid"), on_delete=models.PROTECT, related_name="tasks"
+    )
+    scope_code = models.CharField(_("scope code"), max_length=17, db_index=True, editable=False)
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("grid worker"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grid_tasks",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    deadline = models.DateTimeField(_("deadline"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=GridTaskState.choices, default=GridTaskState.OPEN
+    )
+    result = models.TextField(_("result"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("grid task")
+        verbose_name_plural = _("grid tasks")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["worker", "state", "deadline"], name="gridtask_worker"),
+            models.Index(fields=["department", "state"], name="gridtask_department"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AttachmentKind(models.TextChoices):
+    IMAGE = "image", _("Image")
+    AUDIO = "audio", _("Audio")
+
+
+def attachment_path(instance, filename: str) -> str:
+    return f"cases/{instance.sha256[:2]}/{instance.sha256}{_suffix(filename)}"
+
+
+def thumbnail_path(instance, filename: str) -> str:
+    return f"cases/thumbs/{instance.sha256[:2]}/{instance.sha256}.jpg"
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower()[:6] if dot >= 0 else ""
+
+
+class Attachment(models.Model):
+    """A photo or audio clip of a case (or of a grid task's evidence). EXIF is stripped."""
+
+    case = models.ForeignKey(
+        Case,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    action = models.ForeignKey(
+        CaseAction,
+        verbose_name=_("action"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    task = models.ForeignKey(
+        GridTask,
+        verbose_name=_("grid task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=AttachmentKind.choices)
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=200)
+    thumbnail = models.FileField(
+        _("thumbnail"), upload_to=thumbnail_path, max_length=200, blank=True
+    )
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    width = models.PositiveIntegerField(_("width"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("height"), null=True, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.sha256[:8]}"
+
+
+class RequestState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    APPROVED = "approved", _("Approved")
+    DENIED = "denied", _("Denied")
+
+
+class ExtensionRequest(models.Model):
+    """延期申请: a handler asks for a later final deadline; an operator decides."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="extension_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    previous_due = models.DateTimeField(_("previous deadline"), null=True, blank=True)
+    requested_due = models.DateTimeField(_("requested deadline"))
+    reason = models.TextField(_("reason"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("extension request")
+        verbose_name_plural = _("extension requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(state="pending"),
+                name="uniq_pending_extension",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} → {self.requested_due:%Y-%m-%d}"
+
+
+class SuspensionRequest(models.Model):
+    """挂账/缓办申请: a handler asks to stop the clock until a review date; an operator decides."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="suspension_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    reason = models.TextField(_("reason"))
+    review_date = models.DateField(_("review date"))
+    state = models.CharField(
+        _("state"), max_length=10, choices=RequestState.choices, default=RequestState.PENDING
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("suspension request")
+        verbose_name_plural = _("suspension requests")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"],
+                condition=Q(state="pending"),
+                name="uniq_pending_suspension",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.review_date}"
+
+
+class SupervisionKind(models.TextChoices):
+    MANUAL = "manual", _("Manual")
+    OVERDUE = "overdue", _("Automatic (overdue)")
+
+
+class Supervision(models.Model):
+    """督办: a push on an open case; answered when the assigned handler next acts on it."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="supervisions"
+    )
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=SupervisionKind.choices, default=SupervisionKind.MANUAL
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department supervised"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supervisions",
+    )
+    note = models.TextField(_("note"), blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("supervision")
+        verbose_name_plural = _("supervisions")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["department", "answered_at"], name="supervision_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.get_kind_display()}"
+
+
+class Holiday(models.Model):
+    """One calendar day that differs from the Mon–Fri rule: a holiday or a make-up workday (调休)."""
+
+    date = models.DateField(_("date"), unique=True)
+    is_workday = models.BooleanField(
+        _("workday"), default=False, help_text=_("Checked for a make-up workday on a weekend.")
+    )
+    name = models.CharField(_("name"), max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday or make-up workday")
+        verbose_name_plural = _("holiday calendar")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
