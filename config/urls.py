@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("civicgrid.core.urls")),
     path("territory/", include("civicgrid.territory.urls")),
+    path("notifications/", include("civicgrid.notifications.urls")),
     path("admin/", admin.site.urls),
 ]
 
