@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from .coverage_admin import CoverageAdminMixin
 from .models import Area, Grid, MicroGrid, TerritoryVersion
 
 
 @admin.register(Area)
-class AreaAdmin(admin.ModelAdmin):
+class AreaAdmin(CoverageAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")

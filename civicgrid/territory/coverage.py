@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -342,3 +342,294 @@ __all__ = [
     "find_outside",
     "find_overlaps",
 ]
+
+
+# --- coverage of the territory tree ----------------------------------------------------------------
+
+
+@dataclass
+class CoverageReport:
+    """The coverage of one parent: its children (grids of a community, or child areas) checked."""
+
+    code: str
+    name: str
+    level: int
+    children_kind: str  # "grid" or "area"
+    children: int
+    boundary: str  # "polygon" (its own), "children" (union of its children) or "none"
+    gaps_checked: bool
+    area_m2: float = 0.0  # of the boundary used
+    covered_m2: float = 0.0  # of that boundary covered by at least one child
+    overlaps: list[Overlap] = field(default_factory=list)
+    gaps: list[Gap] = field(default_factory=list)
+    outside: list[Outside] = field(default_factory=list)
+    children_without_boundary: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    # For maps: the boundary used and each child's (code, geometry); not part of as_dict().
+    geometry: BaseGeometry | None = field(default=None, repr=False)
+    child_geometries: list[tuple[str, BaseGeometry | None]] = field(
+        default_factory=list, repr=False
+    )
+
+    @property
+    def problems(self) -> int:
+        return len(self.overlaps) + len(self.gaps) + len(self.outside)
+
+    @property
+    def ok(self) -> bool:
+        return self.problems == 0
+
+    @property
+    def covered_ratio(self) -> float | None:
+        return self.covered_m2 / self.area_m2 if self.area_m2 else None
+
+    def as_dict(self) -> dict:
+        ratio = self.covered_ratio
+        return {
+            "code": self.code,
+            "name": self.name,
+            "level": self.level,
+            "children_kind": self.children_kind,
+            "children": self.children,
+            "boundary": self.boundary,
+            "gaps_checked": self.gaps_checked,
+            "area_m2": round(self.area_m2, 1),
+            "covered_m2": round(self.covered_m2, 1),
+            "covered_ratio": None if ratio is None else round(ratio, 6),
+            "ok": self.ok,
+            "overlaps": [o.as_dict() for o in self.overlaps],
+            "gaps": [g.as_dict() for g in self.gaps],
+            "outside": [o.as_dict() for o in self.outside],
+            "children_without_boundary": self.children_without_boundary,
+            "repaired": self.repaired,
+            "notes": self.notes,
+        }
+
+
+class _Tree:
+    """One city's areas and grids as loaded rows, with boundaries derived bottom-up on demand."""
+
+    def __init__(self, areas: list[tuple], grids: list[tuple]) -> None:
+        # areas: (id, code, name, level, parent_id, wkb); grids: (code, area_id, wkb)
+        self.areas = {row[0]: row[1:5] for row in areas}
+        raw_areas = _from_wkb([row[5] for row in areas])
+        raw_grids = _from_wkb([row[2] for row in grids])
+        self.repaired = {row[1] for row, g in zip(areas, raw_areas, strict=True) if _invalid(g)}
+        self.repaired |= {row[0] for row, g in zip(grids, raw_grids, strict=True) if _invalid(g)}
+        area_geoms, grid_geoms = _repair(raw_areas), _repair(raw_grids)
+        self.own = {row[0]: g for row, g in zip(areas, area_geoms, strict=True)}
+        self.child_areas: dict[int, list[int]] = {}
+        for pk, (_code, _name, _level, parent_id) in self.areas.items():
+            if parent_id in self.areas:
+                self.child_areas.setdefault(parent_id, []).append(pk)
+        self.grids: dict[int, list[tuple[str, BaseGeometry | None]]] = {}
+        for (code, area_id, _wkb), g in zip(grids, grid_geoms, strict=True):
+            self.grids.setdefault(area_id, []).append((code, g))
+        for lst in self.child_areas.values():
+            lst.sort(key=lambda pk: self.areas[pk][0])
+        for lst in self.grids.values():
+            lst.sort()
+        self._derived: dict[int, BaseGeometry | None] = {}
+
+    def children(self, pk: int) -> list[tuple[str, BaseGeometry | None]]:
+        kids = [(self.areas[c][0], self.boundary(c)) for c in self.child_areas.get(pk, [])]
+        return kids + self.grids.get(pk, [])
+
+    def boundary(self, pk: int) -> BaseGeometry | None:
+        if self.own[pk] is not None:
+            return self.own[pk]
+        if pk not in self._derived:
+            geoms = [g for _code, g in self.children(pk) if g is not None]
+            self._derived[pk] = shapely.union_all(geoms) if geoms else None
+        return self._derived[pk]
+
+
+def _from_wkb(blobs: list) -> np.ndarray:
+    arr = _as_array([bytes(b) if b is not None else None for b in blobs])
+    return shapely.from_wkb(arr) if len(arr) else arr
+
+
+def _invalid(geom) -> bool:
+    return geom is not None and not shapely.is_valid(geom)
+
+
+def _check_tree(tree: _Tree, parents: list[int], min_area_m2: float, min_width_m: float):
+    from django.utils.translation import gettext as _
+
+    families = []  # (pk, children [(code, geom)], parent geom or None, derived?)
+    for pk in parents:
+        kids = tree.children(pk)
+        own = tree.own[pk]
+        if not kids and own is None:
+            continue
+        families.append((pk, kids, own))
+    if not families:
+        return []
+    all_geoms = [g for _pk, kids, own in families for g in [own, *(k[1] for k in kids)]]
+    plane = Plane.around(all_geoms)
+
+    # Overlaps between siblings: one STRtree over every child of every parent, pairs kept when
+    # they share a parent.
+    codes, geoms, groups = [], [], []
+    for f, (_pk, kids, _own) in enumerate(families):
+        for code, g in kids:
+            if g is not None:
+                codes.append(code)
+                geoms.append(g)
+                groups.append(f)
+    geoms_arr, groups_arr = _as_array(geoms), np.asarray(groups, dtype=np.intp)
+    i, j, pieces, areas = _overlaps(geoms_arr, groups_arr, plane, min_area_m2, min_width_m)
+    xs, ys = _points(pieces)
+    overlaps: dict[int, list[Overlap]] = {}
+    for a, b, m2, x, y, g in zip(i, j, areas, xs, ys, pieces, strict=True):
+        overlaps.setdefault(int(groups_arr[a]), []).append(
+            Overlap(codes[a], codes[b], float(m2), float(x), float(y), g)
+        )
+
+    # Gaps: what of each parent's own polygon the union of its children leaves uncovered.
+    bounds, unions = [], []
+    for pk, kids, own in families:
+        kid_geoms = [g for _c, g in kids if g is not None]
+        union = tree.boundary(pk) if own is None else None
+        if own is not None and kid_geoms:
+            union = shapely.union_all(kid_geoms)
+        bounds.append(own if own is not None else union)
+        unions.append(union)
+    bounds_arr, unions_arr = _as_array(bounds), _as_array(unions)
+    has_own = np.asarray([own is not None for _pk, _k, own in families])
+    rests = _as_array([None] * len(families))
+    rests[has_own] = shapely.difference(bounds_arr[has_own], unions_arr[has_own])
+    no_kids = has_own & shapely.is_missing(unions_arr)
+    rests[no_kids] = bounds_arr[no_kids]
+    boundary_m2 = np.nan_to_num(plane.area_m2(bounds_arr))
+    rest_m2 = np.nan_to_num(plane.area_m2(rests))
+    pieces, idx, areas = _pieces(rests, plane, min_area_m2, min_width_m)
+    xs, ys = _points(pieces)
+    gaps: dict[int, list[Gap]] = {}
+    for f, m2, x, y, g in zip(idx, areas, xs, ys, pieces, strict=True):
+        gaps.setdefault(int(f), []).append(Gap(float(m2), float(x), float(y), g))
+
+    # Spills: parts of a child outside its parent's own polygon (a derived boundary holds its
+    # children by construction). Only children the prepared parent does not cover are cut.
+    outside: dict[int, list[Outside]] = {}
+    if len(geoms_arr):
+        child_parent = bounds_arr[groups_arr]
+        mask = has_own[groups_arr]
+        shapely.prepare(bounds_arr[has_own])
+        mask[mask] = ~shapely.covers(child_parent[mask], geoms_arr[mask])
+        sel = np.flatnonzero(mask)
+        diff = shapely.difference(geoms_arr[sel], child_parent[sel])
+        pieces, idx, areas = _pieces(diff, plane, min_area_m2, min_width_m)
+        xs, ys = _points(pieces)
+        for k, m2, x, y, g in zip(sel[idx], areas, xs, ys, pieces, strict=True):
+            outside.setdefault(int(groups_arr[k]), []).append(
+                Outside(codes[k], float(m2), float(x), float(y), g)
+            )
+
+    reports = []
+    for f, (pk, kids, own) in enumerate(families):
+        code, name, level, _parent_id = tree.areas[pk]
+        is_grid = bool(tree.grids.get(pk))
+        kid_codes = {c for c, _g in kids}
+        report = CoverageReport(
+            code=code,
+            name=name,
+            level=level,
+            children_kind="grid" if is_grid or level == 4 else "area",
+            children=len(kids),
+            boundary="polygon" if own is not None else ("children" if bounds[f] else "none"),
+            gaps_checked=own is not None,
+            area_m2=float(boundary_m2[f]),
+            covered_m2=float(boundary_m2[f] - rest_m2[f]),
+            overlaps=sorted(overlaps.get(f, []), key=lambda o: (o.a, o.b, -o.area_m2)),
+            gaps=sorted(gaps.get(f, []), key=lambda g: -g.area_m2),
+            outside=sorted(outside.get(f, []), key=lambda o: (o.code, -o.area_m2)),
+            children_without_boundary=[c for c, g in kids if g is None],
+            repaired=sorted(tree.repaired & (kid_codes | {code})),
+            geometry=bounds[f],
+            child_geometries=kids,
+        )
+        if own is None:
+            report.notes.append(
+                _(
+                    "This area has no boundary polygon of its own; its extent is the union of its "
+                    "children, so gaps cannot be checked here (check them at the level above)."
+                )
+            )
+        if not kids:
+            report.notes.append(_("No children: the whole area is uncovered."))
+        if report.children_without_boundary:
+            report.notes.append(
+                _("%(n)d children have no boundary and were left out: %(codes)s")
+                % {
+                    "n": len(report.children_without_boundary),
+                    "codes": ", ".join(report.children_without_boundary),
+                }
+            )
+        if report.repaired:
+            report.notes.append(
+                _("Invalid boundaries were repaired for this check only (not saved): %(codes)s")
+                % {"codes": ", ".join(report.repaired)}
+            )
+        reports.append(report)
+    return reports
+
+
+def _load(prefix: str = "") -> dict[str, _Tree]:
+    """Every area and grid under `prefix`, one _Tree per city (the unit that shares a plane)."""
+    from .models import Area, Grid
+
+    areas = Area.objects.all()
+    grids = Grid.objects.all()
+    if prefix:
+        areas = areas.filter(code__startswith=prefix)
+        grids = grids.filter(code__startswith=prefix)
+    by_city: dict[str, tuple[list, list]] = {}
+    for row in areas.values_list("id", "code", "name", "level", "parent_id", "boundary"):
+        by_city.setdefault(row[1][:4], ([], []))[0].append(row)
+    for row in grids.values_list("code", "area_id", "boundary"):
+        by_city.setdefault(row[0][:4], ([], []))[1].append(row)
+    return {city: _Tree(a, g) for city, (a, g) in sorted(by_city.items())}
+
+
+def check_coverage(parent, *, min_area_m2: float = 1.0, min_width_m: float = 0.0) -> CoverageReport:
+    """Coverage of one area: its grids (a community) or its child areas (above community level).
+
+    The parent's boundary is its own polygon or, failing that, the union of its children, in which
+    case gaps are not checked (the report says so).
+    """
+    tree = _load(parent.prefix)[parent.code[:4]]
+    reports = _check_tree(tree, [parent.pk], min_area_m2, min_width_m)
+    if reports:
+        return reports[0]
+    return CoverageReport(
+        code=parent.code,
+        name=parent.name,
+        level=parent.level,
+        children_kind="grid" if parent.level == 4 else "area",
+        children=0,
+        boundary="none",
+        gaps_checked=False,
+        notes=[_no_data_note()],
+    )
+
+
+def _no_data_note() -> str:
+    from django.utils.translation import gettext as _
+
+    return _("This area has neither a boundary polygon nor children: nothing to check.")
+
+
+def check_all(
+    root=None, *, min_area_m2: float = 1.0, min_width_m: float = 0.0
+) -> list[CoverageReport]:
+    """Coverage of every parent (areas at every level) in the territory, or under `root`.
+
+    Areas with neither a polygon nor children are skipped. Sorted by code.
+    """
+    reports: list[CoverageReport] = []
+    for tree in _load(root.prefix if root is not None else "").values():
+        parents = sorted(tree.areas, key=lambda pk: tree.areas[pk][0])
+        reports += _check_tree(tree, parents, min_area_m2, min_width_m)
+    return reports
