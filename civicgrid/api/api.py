@@ -1,14 +1,17 @@
 """The one NinjaAPI object. Each domain app contributes a ``router`` in its own ``api.py``."""
 
+import logging
 from importlib import import_module
 
 from django.http import Http404
 from ninja import NinjaAPI
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from civicgrid.core.errors import DomainError
 
 from .auth import session_or_token
+
+logger = logging.getLogger(__name__)
 
 api = NinjaAPI(
     title="civicgrid API",
@@ -70,3 +73,19 @@ def validation_error(request, exc: ValidationError):
 @api.exception_handler(AuthenticationError)
 def auth_error(request, exc):
     return _error(request, 401, "unauthenticated", "authentication required")
+
+
+HTTP_ERROR_CODES = {403: "forbidden", 405: "method_not_allowed", 429: "throttled"}
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    code = "csrf_failed" if "CSRF" in exc.message else HTTP_ERROR_CODES.get(exc.status_code)
+    return _error(request, exc.status_code, code or "http_error", exc.message)
+
+
+@api.exception_handler(Exception)
+def server_error(request, exc: Exception):
+    # Clients get the uniform shape even for a bug; the traceback goes to the log.
+    logger.exception("unhandled API error on %s %s", request.method, request.path)
+    return _error(request, 500, "server_error", "internal error")
