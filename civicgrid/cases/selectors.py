@@ -1,0 +1,310 @@
+"""Scoped reads of cases: visibility, the filtered list with cursor pagination, duplicates."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from pyproj import Geod
+
+from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.people.models import Role, RoleAssignment
+from civicgrid.people.scoping import scope_q
+
+from .models import OPEN_STATES, Case, CaseAction, Category, SlaState, State
+
+_GEOD = Geod(ellps="WGS84")
+DUPLICATE_RADIUS_M = 100
+DUPLICATE_WINDOW = dt.timedelta(hours=72)
+VIEW_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.GRID_WORKER, Role.ADMIN)
+# What an operator's default queue shows: cases waiting for a center's decision.
+QUEUE_STATES = (State.REPORTED, State.FILED, State.HANDLED)
+
+
+def case_visible_q(user) -> Q:
+    """Cases ``user`` may see: located in their scope, owned by their centers, dispatched to
+    their department (handlers see only those), assigned to them, or reported by them."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return Q(pk__in=[])
+    if user.is_superuser:
+        return Q()
+    q = scope_q(user, "scope_code", roles=VIEW_ROLES) | scope_q(
+        user, "owner_code", roles=[Role.OPERATOR]
+    )
+    for ra in RoleAssignment.objects.filter(
+        user=user, role=Role.HANDLER, department__isnull=False
+    ).select_related("area"):
+        q |= Q(department_id=ra.department_id, scope_code__startswith=ra.area.prefix)
+    return q | Q(worker_id=user.pk) | Q(reporter_id=user.pk)
+
+
+def case_get_for(user, key: int | str) -> Case:
+    """One case by id or tracking code, or NotFound when missing or out of scope."""
+    qs = Case.objects.select_related(
+        "category", "grid", "area", "owner", "department", "worker", "reporter"
+    ).filter(case_visible_q(user))
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        case = qs.filter(pk=int(key)).first()
+    else:
+        case = qs.filter(tracking_code=str(key).strip().upper()).first()
+    if case is None:
+        raise NotFound(_("case"))
+    return case
+
+
+def case_get_public(tracking_code: str) -> Case:
+    """A case by its tracking code, for the public tracking page (the code is the secret)."""
+    case = (
+        Case.objects.select_related("category", "area")
+        .filter(tracking_code=(tracking_code or "").strip().upper())
+        .first()
+    )
+    if case is None:
+        raise NotFound(_("case"))
+    return case
+
+
+@dataclass
+class Page:
+    items: list[Case]
+    next_cursor: str | None
+
+
+def encode_cursor(case: Case) -> str:
+    raw = f"{case.reported_at.isoformat()}|{case.pk}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        stamp, pk = raw.split("|")
+        when = parse_datetime(stamp)
+        if when is None:
+            raise ValueError
+        return when, int(pk)
+    except (ValueError, UnicodeDecodeError):
+        raise DomainError("invalid_cursor", _("cursor is not valid."), field="cursor") from None
+
+
+def _listify(value) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [v for v in value.split(",") if v]
+    return list(value)
+
+
+def case_queryset_for(
+    user,
+    *,
+    queue: bool = False,
+    state: Any = None,
+    category: Any = None,
+    area: str | None = None,
+    grid: str | None = None,
+    source: Any = None,
+    department: int | None = None,
+    overdue: bool | None = None,
+    sla_state: str | None = None,
+    flow: str | None = None,
+    date_from: dt.datetime | dt.date | None = None,
+    date_to: dt.datetime | dt.date | None = None,
+    text: str | None = None,
+) -> QuerySet[Case]:
+    """Visible cases with filters (no ordering beyond the default, no slicing).
+
+    ``queue``: the operator's default queue, cases owned by the user's own centers that wait
+    for a center's decision. ``category`` accepts class codes (``01``) or item codes.
+    ``area``/``grid`` are codes (prefix match). ``overdue`` means open and past the running
+    deadline now.
+    """
+    qs = Case.objects.filter(case_visible_q(user))
+    if queue:
+        centers = RoleAssignment.objects.filter(
+            user=user, role=Role.OPERATOR, center__isnull=False
+        ).values_list("center_id", flat=True)
+        qs = qs.filter(owner_id__in=list(centers))
+        if not state:
+            qs = qs.filter(state__in=QUEUE_STATES)
+    states = _listify(state)
+    if states:
+        bad = [s for s in states if s not in State.values]
+        if bad:
+            raise DomainError("invalid", _("Unknown state %(s)s.") % {"s": bad[0]}, field="state")
+        qs = qs.filter(state__in=states)
+    cats = _listify(category)
+    if cats:
+        cq = Q()
+        for c in cats:
+            cq |= Q(category__code__startswith=c) if len(c) == 2 else Q(category__code=c)
+        qs = qs.filter(cq)
+    if area:
+        from civicgrid.territory.codes import area_prefix
+
+        try:
+            prefix = area_prefix(area)
+        except DomainError as exc:
+            raise DomainError(exc.code, exc.message, field="area") from None
+        qs = qs.filter(scope_code__startswith=prefix)
+    if grid:
+        qs = qs.filter(scope_code__startswith=grid)
+    sources = _listify(source)
+    if sources:
+        qs = qs.filter(source__in=sources)
+    if department:
+        qs = qs.filter(department_id=department)
+    if flow:
+        qs = qs.filter(flow=flow)
+    if overdue is True:
+        qs = qs.filter(
+            state__in=OPEN_STATES, sla_due_at__isnull=False, sla_due_at__lt=timezone.now()
+        )
+    elif overdue is False:
+        qs = qs.exclude(sla_due_at__lt=timezone.now())
+    if sla_state:
+        if sla_state not in SlaState.values:
+            raise DomainError("invalid", _("Unknown SLA state."), field="sla_state")
+        qs = qs.filter(sla_state=sla_state)
+    if date_from:
+        qs = qs.filter(reported_at__gte=_as_start(date_from))
+    if date_to:
+        qs = qs.filter(reported_at__lt=_as_end(date_to))
+    text = (text or "").strip()
+    if text:
+        qs = qs.filter(
+            Q(tracking_code=text.upper())
+            | Q(description__icontains=text)
+            | Q(address__icontains=text)
+        )
+    return qs
+
+
+def _as_start(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return timezone.make_aware(dt.datetime.combine(value, dt.time.min))
+
+
+def _as_end(value) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value
+    return timezone.make_aware(dt.datetime.combine(value + dt.timedelta(days=1), dt.time.min))
+
+
+def case_list_for(user, *, cursor: str | None = None, limit: int = 50, **filters) -> Page:
+    """One page of visible cases, newest first, keyset-paginated on (reported_at, id)."""
+    limit = max(1, min(int(limit), 200))
+    qs = case_queryset_for(user, **filters).select_related(
+        "category", "grid", "area", "department", "worker"
+    )
+    if cursor:
+        when, pk = decode_cursor(cursor)
+        qs = qs.filter(Q(reported_at__lt=when) | Q(reported_at=when, pk__lt=pk))
+    items = list(qs.order_by("-reported_at", "-id")[: limit + 1])
+    more = len(items) > limit
+    items = items[:limit]
+    return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None)
+
+
+def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    _a, _b, dist = _GEOD.inv(lng1, lat1, lng2, lat2)
+    return abs(dist)
+
+
+def case_duplicates(
+    *,
+    category: Category | int,
+    lat: float,
+    lng: float,
+    at: dt.datetime | None = None,
+    exclude: int | None = None,
+    user=None,
+    radius_m: float = DUPLICATE_RADIUS_M,
+    window: dt.timedelta = DUPLICATE_WINDOW,
+) -> list[tuple[Case, float]]:
+    """Open cases of the same category within ``radius_m`` and ``window`` of ``at``.
+
+    A lat/lng box prefilters in the database; the geodesic distance decides. Nearest first.
+    """
+    at = at or timezone.now()
+    dlat = radius_m / 111_000 * 1.05
+    dlng = radius_m / (111_000 * max(math.cos(math.radians(lat)), 0.01)) * 1.05
+    cat_id = category.pk if isinstance(category, Category) else category
+    qs = Case.objects.filter(
+        category_id=cat_id,
+        reported_at__gte=at - window,
+        reported_at__lte=at + window,
+        state__in=OPEN_STATES,
+        lat__range=(lat - dlat, lat + dlat),
+        lng__range=(lng - dlng, lng + dlng),
+    ).select_related("category")
+    if exclude:
+        qs = qs.exclude(pk=exclude)
+    if user is not None:
+        qs = qs.filter(case_visible_q(user))
+    out = []
+    for c in qs[:200]:
+        d = distance_m(lat, lng, c.lat, c.lng)
+        if d <= radius_m:
+            out.append((c, d))
+    out.sort(key=lambda pair: pair[1])
+    return out
+
+
+def case_duplicates_of(case: Case, user=None) -> list[tuple[Case, float]]:
+    if case.lat is None or case.lng is None:
+        return []
+    return case_duplicates(
+        category=case.category_id,
+        lat=case.lat,
+        lng=case.lng,
+        at=case.reported_at,
+        exclude=case.pk,
+        user=user,
+    )
+
+
+def case_timeline(case: Case, *, public: bool = False) -> list[dict]:
+    """The action log as display rows; ``public`` hides internal notes and staff names."""
+    from .engine import CAPACITY_LABELS, action_label, state_label
+
+    rows = []
+    for a in (
+        CaseAction.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
+    ):
+        internal = a.action == "comment" and a.data.get("internal", True)
+        if public and (
+            internal
+            or a.action
+            in ("supervise", "extend_request", "suspend_request", "extend_deny", "suspend_deny")
+        ):
+            continue
+        rows.append(
+            {
+                "id": a.pk,
+                "action": a.action,
+                "label": action_label(a.action, case.flow),
+                "role": a.role,
+                "role_label": str(CAPACITY_LABELS.get(a.role, a.role)),
+                "actor": None if public else (str(a.actor) if a.actor_id else None),
+                "from_state": a.from_state,
+                "to_state": a.to_state,
+                "to_state_label": state_label(a.to_state, case.flow) if a.to_state else "",
+                "note": (
+                    ""
+                    if public and a.action not in ("reject", "verify", "self_close", "rate")
+                    else a.note
+                ),
+                "data": {} if public else a.data,
+                "created_at": a.created_at,
+            }
+        )
+    return rows
