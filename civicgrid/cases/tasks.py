@@ -1,0 +1,141 @@
+"""The SLA sweep, run by the django-tasks worker.
+
+``sla_sweep`` flags cases whose running clock passed its 80 % point (warning, 黄灯) or its
+deadline (overdue, 红灯). Going overdue is an engine action (an automatic ``supervise`` by the
+system) so it is version-checked, logged, counted and notified exactly once per deadline: two
+workers sweeping at once cannot both supervise one case.
+
+Scheduling: ``sla_sweep_task`` re-enqueues itself ``SLA_SWEEP_SECONDS`` later (default 60) in a
+``finally``, so a failing sweep does not end the chain. ``manage.py sla_sweep`` runs one sweep
+immediately (catching up everything missed while no worker ran) and makes sure a chain is
+queued; ``make run`` calls it before starting ``db_worker``. The sweep is idempotent, so a
+duplicated chain wastes a query but never double-notifies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_tasks import default_task_backend, task
+
+from civicgrid.core.errors import DomainError
+
+from .actions import doers_of, operators_of
+from .adapters import notify
+from .engine import SYSTEM, case_act
+from .models import OPEN_STATES, Case, SlaState
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def sweep_interval() -> int:
+    return int(getattr(settings, "CIVICGRID", {}).get("SLA_SWEEP_SECONDS", 60))
+
+
+def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
+    """Flag warnings and overdue cases up to ``now``; returns counts."""
+    now = now or timezone.now()
+    counts = {"overdue": 0, "warning": 0, "skipped": 0}
+    failed: set[int] = set()
+    while True:
+        batch = list(
+            Case.objects.filter(
+                state__in=OPEN_STATES,
+                sla_state__in=[SlaState.NORMAL, SlaState.WARNING],
+                sla_due_at__lte=now,
+            )
+            .exclude(pk__in=failed)
+            .select_related("category")
+            .order_by("sla_due_at")[:BATCH]
+        )
+        if not batch:
+            break
+        for case in batch:
+            try:
+                case_act(
+                    case=case,
+                    action="supervise",
+                    actor=None,
+                    role=SYSTEM,
+                    _system=True,
+                    note=_("Automatic supervision: the deadline %(due)s has passed.")
+                    % {"due": timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M")},
+                )
+                counts["overdue"] += 1
+            except DomainError as exc:  # changed meanwhile: the next sweep looks again
+                logger.info("sla sweep skipped case %s: %s", case.pk, exc.code)
+                failed.add(case.pk)
+                counts["skipped"] += 1
+    while True:
+        batch = list(
+            Case.objects.filter(
+                state__in=OPEN_STATES,
+                sla_state=SlaState.NORMAL,
+                sla_warn_at__lte=now,
+                sla_due_at__gt=now,
+            )
+            .exclude(pk__in=failed)
+            .select_related("category", "worker")
+            .order_by("sla_warn_at")[:BATCH]
+        )
+        if not batch:
+            break
+        for case in batch:
+            # Conditional on the clock seen, so a concurrent extension is not overwritten.
+            done = Case.objects.filter(
+                pk=case.pk, sla_state=SlaState.NORMAL, sla_due_at=case.sla_due_at
+            ).update(sla_state=SlaState.WARNING)
+            if not done:
+                failed.add(case.pk)
+                counts["skipped"] += 1
+                continue
+            counts["warning"] += 1
+            users = doers_of(case) + operators_of(case.owner_id)
+            notify(
+                users=list({u.pk: u for u in users}.values()),
+                kind="case_warning",
+                title=f"[{case.tracking_code}] "
+                + _("Deadline approaching: %(due)s")
+                % {"due": timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M")},
+                case=case,
+            )
+    return counts
+
+
+@task()
+def sla_sweep_task() -> dict[str, int]:
+    try:
+        return sla_sweep()
+    finally:
+        schedule_next()
+
+
+def _pending_sweeps() -> int:
+    try:
+        from django_tasks_db.models import DBTaskResult
+    except ImportError:
+        return 0
+    from django_tasks import TaskResultStatus
+
+    # Queued, due now or later; a RUNNING one (this very run, or one orphaned by a killed
+    # worker) does not count.
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.READY, task_path=sla_sweep_task.module_path
+    ).count()
+
+
+def schedule_next(delay: int | None = None) -> bool:
+    """Queue the next sweep unless one is already waiting; False on backends that cannot
+    defer (the immediate backend in tests would otherwise recurse)."""
+    if not default_task_backend.supports_defer:
+        return False
+    if _pending_sweeps():
+        return False
+    run_after = timezone.now() + dt.timedelta(seconds=sweep_interval() if delay is None else delay)
+    sla_sweep_task.using(run_after=run_after).enqueue()
+    return True
