@@ -9,6 +9,10 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("civicgrid.core.urls")),
     path("territory/", include("civicgrid.territory.urls")),
+    path("console/", include("civicgrid.console.urls")),
+    path("analytics/", include("civicgrid.analytics.urls")),
+    path("field/", include("civicgrid.field.urls")),
+    path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "civicgrid.territory",
     "civicgrid.people",
     "civicgrid.cases",
+    "civicgrid.console",
     "civicgrid.field",
     "civicgrid.public",
     "civicgrid.analytics",
