@@ -1,0 +1,114 @@
+"""Write a checked plan: bulk inserts and updates, level by level, in one transaction."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from ..models import Area, Grid, MicroGrid
+from ..services import bump_version
+from .plan import AREA, GRID, MICRO, ImportPlan, Item
+
+BATCH = 500
+GEOM_FIELDS = ["boundary", "min_lng", "min_lat", "max_lng", "max_lat"]
+
+
+def apply_plan(plan: ImportPlan) -> None:
+    """Write every create and update of an error-free plan. Call inside transaction.atomic()."""
+    if plan.errors:
+        raise ValueError("a plan with errors cannot be applied")
+    assert transaction.get_connection().in_atomic_block, "apply_plan needs a transaction"
+    now = timezone.now()
+    items = [it for it in plan.items if it.layer]
+    todo = [it for it in items if it.action != "unchanged"]
+    if not todo:
+        return
+
+    # Parents from the database (the file's own parents get their pk when created below).
+    area_pk = dict(
+        Area.objects.filter(
+            code__in={it.parent_code for it in todo if it.layer in (AREA, GRID) and it.parent_code}
+        ).values_list("code", "pk")
+    )
+    for level in (1, 2, 3, 4):
+        new = [
+            _new_area(it, area_pk)
+            for it in todo
+            if it.layer == AREA and it.existing is None and it.level == level
+        ]
+        if new:
+            _bulk_create(Area, new)
+            area_pk.update({a.code: a.pk for a in new})
+    _bulk_update(Area, [it for it in todo if it.layer == AREA and it.existing is not None], now)
+
+    new_grids = [_new_grid(it, area_pk) for it in todo if it.layer == GRID and it.existing is None]
+    _bulk_create(Grid, new_grids)
+    _bulk_update(Grid, [it for it in todo if it.layer == GRID and it.existing is not None], now)
+
+    grid_pk = dict(
+        Grid.objects.filter(
+            code__in={it.parent_code for it in todo if it.layer == MICRO}
+        ).values_list("code", "pk")
+    )
+    new_micros = [
+        _new_micro(it, grid_pk) for it in todo if it.layer == MICRO and it.existing is None
+    ]
+    _bulk_create(MicroGrid, new_micros)
+    _bulk_update(
+        MicroGrid, [it for it in todo if it.layer == MICRO and it.existing is not None], now
+    )
+
+    if any(it.geom_changed for it in todo):
+        bump_version()
+
+
+def _new_area(it: Item, area_pk: dict[str, int]) -> Area:
+    a = Area(
+        code=it.code,
+        name=it.values["name"],
+        level=it.level,
+        parent_id=area_pk.get(it.parent_code) if it.parent_code else None,
+    )
+    a.set_geometry(it.final_geom)
+    return a
+
+
+def _new_grid(it: Item, area_pk: dict[str, int]) -> Grid:
+    g = Grid(code=it.code, area_id=area_pk[it.parent_code], **it.values)
+    g.set_geometry(it.final_geom)
+    return g
+
+
+def _new_micro(it: Item, grid_pk: dict[str, int]) -> MicroGrid:
+    m = MicroGrid(code=it.code, grid_id=grid_pk[it.parent_code], **it.values)
+    m.set_geometry(it.final_geom)
+    return m
+
+
+def _bulk_create(model, objs: list) -> None:
+    if not objs:
+        return
+    model.objects.bulk_create(objs, batch_size=BATCH)
+    if any(o.pk is None for o in objs):  # backends that do not return ids
+        pks = dict(model.objects.filter(code__in=[o.code for o in objs]).values_list("code", "pk"))
+        for o in objs:
+            o.pk = pks[o.code]
+
+
+def _bulk_update(model, items: list[Item], now) -> None:
+    if not items:
+        return
+    fields: set[str] = set()
+    objs = []
+    for it in items:
+        obj = it.existing
+        for key in it.changes:
+            if key == "geometry":
+                obj.set_geometry(it.final_geom)
+                fields.update(GEOM_FIELDS)
+            else:
+                setattr(obj, key, it.values[key])
+                fields.add(key)
+        obj.updated_at = now
+        objs.append(obj)
+    model.objects.bulk_update(objs, sorted(fields | {"updated_at"}), batch_size=BATCH)
