@@ -78,7 +78,15 @@ def flush_demo() -> None:
         tables.add("django_session")
     sql = connection.ops.sql_flush(no_style(), sorted(tables), allow_cascade=True)
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # TRUNCATE refuses tables with deferred FK checks still pending in this transaction
+            # (rows inserted earlier in it): run those checks now.
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         connection.ops.execute_sql_flush(sql)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def run_demo(
