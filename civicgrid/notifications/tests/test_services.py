@@ -76,7 +76,7 @@ def _case(world):
 
 def test_notify_links_the_case_and_copies_its_tracking_code(world):
     case = _case(world)
-    notify(users=[world.operator_a], kind="case_assigned", title="t", case=case)
+    notify(users=[world.operator_a], kind="case_dispatched", title="t", case=case)
     row = Notification.objects.get()
     assert row.case == case
     assert row.tracking_code == case.tracking_code
@@ -147,7 +147,7 @@ def test_failing_sender_never_rolls_back_or_raises_into_the_callers_transaction(
         User.objects.filter(pk=world.handler_a.pk).update(full_name="changed in transition")
         notify(
             users=[world.handler_a],
-            kind="case_assigned",
+            kind="case_dispatched",
             title="派遣",
             sms=True,
             phones=["13800138000"],
