@@ -26,8 +26,8 @@ $(NPM_STAMP): package.json package-lock.json
 $(VENDOR_STAMP): $(NPM_STAMP)
 	rm -rf var/vendor && mkdir -p var/vendor/{htmx,leaflet,markercluster,echarts}
 	cp node_modules/htmx.org/dist/htmx.min.js var/vendor/htmx/
-	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images var/vendor/leaflet/
-	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js node_modules/leaflet.markercluster/dist/MarkerCluster.css node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css var/vendor/markercluster/
+	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.js.map node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images var/vendor/leaflet/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js node_modules/leaflet.markercluster/dist/leaflet.markercluster.js.map node_modules/leaflet.markercluster/dist/MarkerCluster.css node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css var/vendor/markercluster/
 	cp node_modules/echarts/dist/echarts.min.js var/vendor/echarts/
 	touch $@
 
