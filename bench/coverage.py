@@ -280,7 +280,7 @@ def run(scale: str) -> list[dict]:
         cleanup()
 
     target = 10.0 if n_grids >= 10_000 else 1.0
-    label = f"{len(grids)} grids, {len(areas) - 1} areas"
+    label = f"{len(grids)} grids under {len(areas)} areas"
     return [
         measure(
             f"coverage.check_all_{len(grids)}_grids",

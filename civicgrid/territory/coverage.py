@@ -479,8 +479,8 @@ class _Tree:
         self.areas = {row[0]: row[1:5] for row in areas}
         raw_areas = _from_wkb([row[5] for row in areas])
         raw_grids = _from_wkb([row[2] for row in grids])
-        self.repaired = {row[1] for row, g in zip(areas, raw_areas, strict=True) if _invalid(g)}
-        self.repaired |= {row[0] for row, g in zip(grids, raw_grids, strict=True) if _invalid(g)}
+        self.repaired = {areas[k][1] for k in np.flatnonzero(_invalid(raw_areas))}
+        self.repaired |= {grids[k][0] for k in np.flatnonzero(_invalid(raw_grids))}
         area_geoms, grid_geoms = _repair(raw_areas), _repair(raw_grids)
         self.own = {row[0]: g for row, g in zip(areas, area_geoms, strict=True)}
         self.child_areas: dict[int, list[int]] = {}
@@ -514,8 +514,10 @@ def _from_wkb(blobs: list) -> np.ndarray:
     return shapely.from_wkb(arr) if len(arr) else arr
 
 
-def _invalid(geom) -> bool:
-    return geom is not None and not shapely.is_valid(geom)
+def _invalid(geoms: np.ndarray) -> np.ndarray:
+    if not len(geoms):
+        return np.zeros(0, dtype=bool)
+    return ~shapely.is_valid(geoms) & ~shapely.is_missing(geoms)
 
 
 def _check_tree(tree: _Tree, parents: list[int], min_area_m2: float, min_width_m: float):

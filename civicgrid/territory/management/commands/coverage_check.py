@@ -100,9 +100,13 @@ class Command(BaseCommand):
     def _print(self, r: CoverageReport, verbosity: int) -> None:
         ratio = r.covered_ratio
         head = f"{r.code} {r.name}"
+        boundary = {
+            "polygon": _("its own polygon"),
+            "children": _("union of its children (no polygon of its own)"),
+        }.get(r.boundary, _("none"))
         detail = _("%(n)d children, boundary: %(boundary)s") % {
             "n": r.children,
-            "boundary": r.boundary,
+            "boundary": boundary,
         }
         if r.gaps_checked and ratio is not None:
             detail += _(", covered %(pct).3f %%") % {"pct": ratio * 100}
