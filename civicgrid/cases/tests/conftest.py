@@ -112,3 +112,13 @@ def drive(world, cats, state: str, *, case=None, **kw):
     services.case_verify(case=case, actor=w.operator_a, note="核查属实")
     assert state == State.CLOSED
     return case
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar():
+    """The holiday cache outlives a test's rolled-back rows; start and leave it empty."""
+    from civicgrid.cases import calendar
+
+    calendar.clear_cache()
+    yield
+    calendar.clear_cache()
