@@ -287,7 +287,7 @@ ADVISER_ORGS = {
     AdviserKind.PROSECUTOR: "{district}人民检察院",
     AdviserKind.POLICE: "{street}派出所",
     AdviserKind.LAWYER: "{word}律师事务所",
-    AdviserKind.MEDIATOR: "{street}人民调解委员会",
+    AdviserKind.MEDIATOR: "{street_name}人民调解委员会",
 }
 
 
@@ -313,7 +313,10 @@ def _advisers(ctx, scopes, phones) -> None:
                     kind,
                     nm.person_name(rng),
                     org.format(
-                        district=districts[comm.code[:6]].name, street=short, word=nm.word(rng)
+                        district=districts[comm.code[:6]].name,
+                        street=short,
+                        street_name=street.name,
+                        word=nm.word(rng),
                     ),
                     phones.next(),
                 )

@@ -473,3 +473,14 @@ def test_a_failing_step_leaves_nothing_behind():
     with pytest.raises(RuntimeError):
         run_demo(grids=SMALL, cases=0, steps=[("territory", seed_territory), ("boom", boom)])
     assert not Area.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_territory_coverage_check_finds_no_problem_in_the_demo():
+    from civicgrid.territory.coverage import check_all
+
+    seed()
+    reports = check_all()
+    assert len(reports) == Area.objects.count()
+    assert [r.code for r in reports if not r.ok] == []
+    assert all(r.gaps_checked for r in reports)
