@@ -7,7 +7,7 @@ all [Y0, Y0+.02] in lat.
 import numpy as np
 import pytest
 import shapely
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django_tasks import task
 from pyproj import Geod
@@ -344,3 +344,52 @@ def test_index_built_from_uncommitted_writes_stays_private(world):
     locate(MID_LAT, X0 + 0.005)
     assert spatial._shared is None
     assert spatial._local.private is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_index_follows_a_committed_transaction_even_without_a_bump():
+    comm = AreaFactory(code="140299003001", geom=box(X0, Y0, X0 + 0.02, Y0 + 0.02))
+    grid = GridFactory(area=comm, code="140299003001001", geom=box(X0, Y0, X0 + 0.01, Y0 + 0.02))
+    assert locate(MID_LAT, X0 + 0.005).grid_code == grid.code
+    assert spatial._shared is not None  # committed data: published to every thread
+    with transaction.atomic():
+        grid.set_geometry(box(X0 + 0.01, Y0, X0 + 0.02, Y0 + 0.02))
+        grid.save()
+        assert locate(MID_LAT, X0 + 0.015).grid_code == grid.code  # private, own writes
+        assert spatial._shared.grid_count == 1 and locate(MID_LAT, X0 + 0.005).grid_code is None
+    # Committed; nobody bumped the version, and the index still follows.
+    assert locate(MID_LAT, X0 + 0.015).grid_code == grid.code
+    assert spatial._local.private is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_index_forgets_a_rolled_back_transaction():
+    comm = AreaFactory(code="140299004001", geom=box(X0, Y0, X0 + 0.02, Y0 + 0.02))
+    grid = GridFactory(area=comm, code="140299004001001", geom=box(X0, Y0, X0 + 0.01, Y0 + 0.02))
+    assert locate(MID_LAT, X0 + 0.005).grid_code == grid.code
+    with pytest.raises(RuntimeError), transaction.atomic():
+        grid.set_geometry(box(X0 + 0.01, Y0, X0 + 0.02, Y0 + 0.02))
+        grid.save()
+        bump_territory_version()
+        assert locate(MID_LAT, X0 + 0.015).grid_code == grid.code
+        raise RuntimeError("rolled back")
+    assert locate(MID_LAT, X0 + 0.005).grid_code == grid.code
+    assert locate(MID_LAT, X0 + 0.015).grid_code is None
+
+
+def test_fast_single_point_path_agrees_with_the_public_shapely_api(world, monkeypatch):
+    micro(world.grid_a1, "01", box(X0, Y0, X0 + 0.005, Y0 + 0.01))
+    rng = np.random.default_rng(9)
+    pts = list(
+        zip(
+            rng.uniform(Y0 - 0.002, Y0 + 0.022, 300),
+            rng.uniform(X0 - 0.002, X0 + 0.042, 300),
+            strict=True,
+        )
+    )
+    pts += [(MID_LAT, X0 + 0.01), (Y0, X0 + 0.02), (Y0 + 0.01, X0 + 0.005)]
+    fast = [locate(*p) for p in pts]
+    assert spatial._query_points is not spatial._point_query_public  # the fast path is in use
+    monkeypatch.setattr(spatial, "_points1", spatial._points_public)
+    monkeypatch.setattr(spatial, "_query_points", spatial._point_query_public)
+    assert [locate(*p) for p in pts] == fast
