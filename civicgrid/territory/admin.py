@@ -1,11 +1,12 @@
 from django.contrib import admin
 
 from .coverage_admin import CoverageAdminMixin
+from .io.admin_views import ImportAdminMixin
 from .models import Area, Grid, MicroGrid, TerritoryVersion
 
 
 @admin.register(Area)
-class AreaAdmin(CoverageAdminMixin, admin.ModelAdmin):
+class AreaAdmin(CoverageAdminMixin, ImportAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "level", "parent")
     list_filter = ("level",)
     search_fields = ("code", "name")
@@ -13,7 +14,7 @@ class AreaAdmin(CoverageAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Grid)
-class GridAdmin(admin.ModelAdmin):
+class GridAdmin(ImportAdminMixin, admin.ModelAdmin):
     list_display = ("code", "name", "kind", "area", "households", "population")
     list_filter = ("kind",)
     search_fields = ("code", "name")

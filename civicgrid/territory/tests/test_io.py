@@ -643,3 +643,136 @@ def test_import_of_2000_grids_is_fast_and_uses_few_queries(w, django_assert_max_
     plan = import_territory(data, actor=w.admin)
     assert len(plan.unchanged) == 2201
     assert time.perf_counter() - started < 15
+
+
+# --- admin import page -----------------------------------------------------------------------------
+
+
+def upload(client, url, data: bytes, name="grids.geojson", **options):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    post = {"action": "upload", "crs": "wgs84", "update_existing": "on", **options}
+    post["file"] = SimpleUploadedFile(name, data)
+    return client.post(url, post)
+
+
+IMPORT_URL = "/admin/territory/area/import/"
+
+
+def test_changelists_link_to_import_and_export(w, client, django_user_model):
+    client.force_login(django_user_model.objects.create_superuser("root", password="x"))
+    for model in ("area", "grid"):
+        html = client.get(f"/admin/territory/{model}/").content.decode()
+        assert f"/admin/territory/{model}/import/" in html
+        assert f"/admin/territory/{model}/export/?format=shp" in html
+
+
+def test_admin_import_dry_run_then_confirm(w, client):
+    from django.core.files.storage import default_storage
+
+    from civicgrid.territory.io.admin_views import SESSION_KEY
+
+    client.force_login(w.admin)
+    page = client.get(IMPORT_URL)
+    assert page.status_code == 200
+    assert 'name="force"' in page.content.decode()  # admins may force
+
+    r = upload(client, IMPORT_URL, new_community_file())
+    html = r.content.decode()
+    assert r.status_code == 200
+    assert 'id="import-creates"' in html and "140213002001001" in html
+    assert 'value="apply"' in html
+    stored = client.session[SESSION_KEY]["path"]
+    assert default_storage.exists(stored)
+    assert not Area.objects.filter(code="140213002001").exists()  # a dry run only
+
+    r = client.post(IMPORT_URL, {"action": "apply"})
+    assert r.status_code == 302
+    assert Grid.objects.filter(code__startswith="140213002001").count() == 2
+    assert not default_storage.exists(stored)
+    assert SESSION_KEY not in client.session
+
+
+def test_admin_import_with_errors_lists_them_and_offers_no_apply(w, client):
+    from civicgrid.territory.io.admin_views import SESSION_KEY
+
+    client.force_login(w.admin)
+    data = fc(
+        feature("140213001001003", "甲三网格", FREE),
+        feature("14021300100100X", "坏编码", FREE),
+        feature("140213001001004", "重叠", OVERLAPPING),
+    )
+    html = upload(client, IMPORT_URL, data).content.decode()
+    assert 'id="import-errors"' in html
+    assert "invalid_code" in html and "overlap" in html
+    assert 'value="apply"' not in html
+    assert SESSION_KEY not in client.session
+    # A crafted apply without a pending upload writes nothing.
+    assert client.post(IMPORT_URL, {"action": "apply"}).status_code == 302
+    assert not Grid.objects.filter(code="140213001001003").exists()
+
+
+def test_admin_import_unreadable_file(w, client):
+    client.force_login(w.admin)
+    r = upload(client, IMPORT_URL, b"not a zip", name="grids.zip")
+    assert r.status_code == 400
+    assert "not_a_zip" in r.content.decode()
+
+
+def test_admin_import_cancel_deletes_the_upload(w, client):
+    from django.core.files.storage import default_storage
+
+    from civicgrid.territory.io.admin_views import SESSION_KEY
+
+    client.force_login(w.admin)
+    upload(client, IMPORT_URL, new_community_file())
+    stored = client.session[SESSION_KEY]["path"]
+    client.post(IMPORT_URL, {"action": "cancel"})
+    assert not default_storage.exists(stored)
+    assert not Area.objects.filter(code="140213002001").exists()
+
+
+def test_operator_import_page_has_no_force_and_force_is_ignored(w, client):
+    w.operator_a.is_staff = True
+    w.operator_a.save()
+    client.force_login(w.operator_a)
+    assert 'name="force"' not in client.get(IMPORT_URL).content.decode()
+    data = fc(feature("140213001001003", "甲三网格", OVERLAPPING))
+    html = upload(client, "/admin/territory/grid/import/", data, force="on").content.decode()
+    assert "overlap" in html and 'value="apply"' not in html
+
+
+@pytest.mark.parametrize("who", ["worker_a1", "leader_a"])
+def test_non_editor_staff_cannot_open_the_import_page(w, client, who):
+    user = getattr(w, who)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get(IMPORT_URL).status_code == 403
+
+
+def test_admin_export_download_scoped(w, client):
+    w.outsider_b.is_staff = True
+    w.outsider_b.save()
+    from django.contrib.auth.models import Permission
+
+    w.outsider_b.user_permissions.add(Permission.objects.get(codename="view_area"))
+    client.force_login(w.outsider_b)
+    r = client.get("/admin/territory/area/export/?format=geojson&area=" + w.comm_b.code)
+    assert r.status_code == 200
+    assert r["Content-Disposition"] == 'attachment; filename="territory-140214001001.geojson"'
+    codes = [f["properties"]["code"] for f in json.loads(r.content)["features"]]
+    assert codes == [w.comm_b.code, w.grid_b1.code]
+    # District A is out of scope: answered like a missing area.
+    r = client.get("/admin/territory/area/export/?format=shp&area=" + w.comm_a.code)
+    assert r.status_code == 404
+    # Without an area: everything in scope, nothing of district A.
+    r = client.get("/admin/territory/area/export/?format=shp")
+    assert r["Content-Type"] == "application/zip"
+    plan = import_territory(r.content, actor=w.admin, filename="x.zip")
+    assert {row.code for row in plan.unchanged} == {
+        "140214000000",
+        "140214001000",
+        "140214001001",
+        w.grid_b1.code,
+    }
