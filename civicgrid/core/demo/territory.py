@@ -293,7 +293,7 @@ def save_territory(plan: TerritoryPlan, ctx) -> None:
 
     def areas(nodes: list[Node]) -> list[Area]:
         rows = []
-        for node in nodes:
+        for node in sorted(nodes, key=lambda n: n.code):
             row = Area(
                 code=node.code,
                 name=node.name,
@@ -313,7 +313,7 @@ def save_territory(plan: TerritoryPlan, ctx) -> None:
     ctx.communities = areas(plan.communities)
 
     grid_rows = []
-    for node in plan.grids:
+    for node in sorted(plan.grids, key=lambda n: n.code):
         row = Grid(
             code=node.code,
             name=node.name,
@@ -331,7 +331,7 @@ def save_territory(plan: TerritoryPlan, ctx) -> None:
     grid_by_code = {g.code: g for g in grid_rows}
 
     micro_rows = []
-    for node in plan.micro_grids:
+    for node in sorted(plan.micro_grids, key=lambda n: n.code):
         row = MicroGrid(
             code=node.code,
             name=node.name,

@@ -428,6 +428,9 @@ def test_app_demo_modules_run_after_people_with_the_context(monkeypatch):
     seen = {}
 
     def fake_seed(ctx):
+        for name in ("districts", "streets", "communities", "grids", "micro_grids"):
+            codes_ = [x.code for x in getattr(ctx, name)]
+            assert codes_ == sorted(codes_) and all(x.pk for x in getattr(ctx, name)), name
         seen["grids"] = len(ctx.grids)
         seen["worker"] = ctx.accounts["worker"].pk
         seen["handler_dept"] = ctx.department("CG", ctx.grids[0].code).code
