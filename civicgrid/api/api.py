@@ -51,7 +51,11 @@ def _error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    return _error(request, exc.status, exc.code, exc.message, exc.details)
+    details = dict(exc.details)
+    # Same shape as schema validation errors, so clients read field errors from one place.
+    if exc.field and "errors" not in details:
+        details["errors"] = [{"field": exc.field, "message": exc.message}]
+    return _error(request, exc.status, exc.code, exc.message, details)
 
 
 @api.exception_handler(Http404)

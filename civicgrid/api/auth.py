@@ -37,4 +37,18 @@ class HeaderToken(APIKeyHeader):
         return user
 
 
-session_or_token = [SessionAuth(), BearerToken(), HeaderToken()]
+class CookieSession(SessionAuth):
+    """Django's session, with the CSRF check only when a session cookie is actually sent.
+
+    Ninja's SessionAuth checks CSRF before looking for the cookie, so a cookie-less token
+    client would be refused with "CSRF check Failed" before its token is even read.
+    """
+
+    def _get_key(self, request):
+        if not request.COOKIES.get(self.param_name):
+            return None
+        return super()._get_key(request)
+
+
+# Tokens first: they are not ambient credentials, so a request carrying one needs no CSRF token.
+session_or_token = [BearerToken(), HeaderToken(), CookieSession()]

@@ -89,3 +89,27 @@ def test_session_post_without_csrf_token_is_refused(world):
     response = client.post("/api/notifications/read-all")
     assert response.status_code in (401, 403)
     assert response.json()["code"] == "csrf_failed"
+
+
+@pytest.mark.parametrize("header", ["HTTP_AUTHORIZATION", "HTTP_X_API_TOKEN"])
+def test_token_post_from_a_cookieless_client_needs_no_csrf_token(world, header):
+    from django.test import Client
+
+    token = issue("leader_a")
+    value = f"Bearer {token}" if header == "HTTP_AUTHORIZATION" else token
+    response = Client(enforce_csrf_checks=True).post(
+        "/api/notifications/read-all", **{header: value}
+    )
+    assert response.status_code == 200
+    assert response.json() == {"marked": 0}
+
+
+def test_session_post_with_csrf_token_is_accepted(world):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(world.operator_a)
+    client.get("/notifications/")  # sets the CSRF cookie
+    token = client.cookies["csrftoken"].value
+    response = client.post("/api/notifications/read-all", HTTP_X_CSRFTOKEN=token)
+    assert response.status_code == 200

@@ -1,0 +1,361 @@
+"""Cases REST API, mounted at /api/cases/.
+
+A thin layer: reads go through ``selectors`` (scoped: out of scope answers 404), writes through
+``services`` (which run the engine). Nothing here decides who may do what.
+"""
+
+# No ``from __future__ import annotations``: the action endpoints are built in a loop and ninja
+# reads their payload type from the live annotations.
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja import File, Query, Router, Schema, Status
+from ninja.files import UploadedFile
+
+from civicgrid.core.errors import NotFound
+from civicgrid.people.scoping import STAFF_ROLES, has_role
+
+from . import services
+from .attachments import attachment_prepare, attachment_save
+from .engine import OPERATOR, REPORTER, allowed_actions, capacities, state_label
+from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
+from .schemas import (
+    AcceptIn,
+    ActionResult,
+    AttachmentOut,
+    CaseDetail,
+    CaseFilters,
+    CasePage,
+    CategoryOut,
+    CommentIn,
+    DispatchIn,
+    DuplicateOut,
+    ExtensionApproveIn,
+    ExtensionRequestIn,
+    MergeIn,
+    NoteIn,
+    RateIn,
+    ReasonIn,
+    ReportIn,
+    RequiredNoteIn,
+    ResultIn,
+    SuspendRequestIn,
+)
+from .selectors import case_duplicates_of, case_get_for, case_list_for, case_timeline
+
+router = Router()
+
+
+# --- output builders ------------------------------------------------------------------------------
+
+
+def _mask_phone(phone: str) -> str:
+    digits = phone or ""
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+
+
+def _summary(case: Case, *, public: bool = False, now: dt.datetime | None = None) -> dict:
+    now = now or timezone.now()
+    return {
+        "id": case.pk,
+        "tracking_code": case.tracking_code,
+        "flow": case.flow,
+        "state": case.state,
+        "state_label": state_label(case.state, case.flow),
+        "category": {"code": case.category.code, "name": case.category.name},
+        "description": case.description,
+        "address": case.address,
+        "lat": case.lat,
+        "lng": case.lng,
+        "grid_code": case.grid.code if case.grid_id else None,
+        "area_code": case.area.code,
+        "source": case.source,
+        "priority": case.priority,
+        "department": (
+            {"id": case.department.pk, "code": case.department.code, "name": case.department.name}
+            if case.department_id
+            else None
+        ),
+        # Citizens see which body handles their matter, never the staff member's name.
+        "worker": (
+            {"id": case.worker.pk, "name": case.worker.display_name}
+            if case.worker_id and not public
+            else None
+        ),
+        "reported_at": case.reported_at,
+        "sla_state": case.sla_state,
+        "sla_due_at": case.sla_due_at,
+        "overdue": bool(
+            case.state in OPEN_STATES and case.sla_due_at is not None and case.sla_due_at < now
+        ),
+        "version": case.version,
+    }
+
+
+def _attachment(att: Attachment) -> dict:
+    return {
+        "id": att.pk,
+        "kind": att.kind,
+        "content_type": att.content_type,
+        "size": att.size,
+        "width": att.width,
+        "height": att.height,
+        "url": att.file.url if att.file else "",
+        "thumbnail_url": att.thumbnail.url if att.thumbnail else None,
+        "action_id": att.action_id,
+        "created_at": att.created_at,
+    }
+
+
+def _detail(case: Case, user) -> dict:
+    caps = capacities(user, case)
+    # Someone who is only the reporter (a citizen) gets the public view of their own case.
+    public = caps <= {REPORTER} and not has_role(user, *STAFF_ROLES)
+    out = _summary(case, public=public)
+    phone = case.reporter_phone
+    out.update(
+        scope_code=case.scope_code,
+        owner={"id": case.owner.pk, "name": case.owner.name, "area_code": case.owner_code},
+        reporter="" if public else case.reporter_display,
+        reporter_phone=phone if (OPERATOR in caps or REPORTER in caps) else _mask_phone(phone),
+        response_due=case.response_due,
+        handling_due=case.handling_due,
+        final_due=case.final_due,
+        filed_at=case.filed_at,
+        dispatched_at=case.dispatched_at,
+        signed_at=case.signed_at,
+        handled_at=case.handled_at,
+        closed_at=case.closed_at,
+        suspended_review_date=case.suspended_review_date,
+        result=case.result,
+        satisfaction=case.satisfaction,
+        rating_text=case.rating_text,
+        merged_into=case.merged_into.tracking_code if case.merged_into_id else None,
+        counters={
+            "reworks": case.rework_count,
+            "extensions": case.extension_count,
+            "supervisions": case.supervision_count,
+            "returns": case.return_count,
+            "dispatches": case.dispatch_count,
+            "escalations": case.escalation_count,
+            "reopens": case.reopen_count,
+        },
+        capacities=sorted(caps),
+        allowed_actions=allowed_actions(user, case, caps),
+        attachments=[_attachment(a) for a in case.attachments.order_by("created_at", "id")],
+        timeline=case_timeline(case, public=public),
+    )
+    return out
+
+
+def _reload(user, case: Case) -> Case:
+    """The case as the caller now sees it; after e.g. a return the handler may no longer."""
+    try:
+        return case_get_for(user, case.pk)
+    except NotFound:
+        return case
+
+
+# --- reads ----------------------------------------------------------------------------------------
+
+
+@router.get("/categories", response=list[CategoryOut], summary="Active categories (two levels)")
+def list_categories(request: HttpRequest):
+    rows: QuerySet[Category] = (
+        Category.objects.filter(is_active=True)
+        .select_related("parent", "default_department")
+        .order_by("code")
+    )
+    return [
+        {
+            "code": c.code,
+            "name": c.name,
+            "parent_code": c.parent.code if c.parent_id else None,
+            "handling_level": c.handling_level,
+            "handling_level_label": str(c.get_handling_level_display()),
+            "default_department": c.default_department.code if c.default_department_id else None,
+            "priority": c.priority,
+            "response_limit_hours": float(c.response_limit),
+            "handling_limit_hours": float(c.handling_limit),
+            "sla_unit": c.sla_unit,
+            "self_closable": c.self_closable,
+            "photo_required": c.photo_required,
+        }
+        for c in rows
+    ]
+
+
+@router.get("/", response=CasePage, summary="Cases in my scope, newest first (cursor pages)")
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
+    f = filters.dict()
+    cursor, limit = f.pop("cursor"), f.pop("limit")
+    f["text"] = f.pop("q")
+    page = case_list_for(request.user, cursor=cursor, limit=limit, **f)
+    now = timezone.now()
+    return {
+        "items": [_summary(c, now=now) for c in page.items],
+        "next_cursor": page.next_cursor,
+    }
+
+
+# --- report and uploads (registered before "/{key}" so their paths win) ---------------------
+
+
+@router.post(
+    "/",
+    response={200: CaseDetail, 201: CaseDetail},
+    summary="Report a case (idempotent by client_id)",
+)
+def report_case(request: HttpRequest, payload: ReportIn):
+    """201 with the new case; 200 with the first case when ``client_id`` was already used."""
+    data = payload.dict()
+    started = timezone.now()
+    known = bool(data["client_id"]) and Case.objects.filter(client_id=data["client_id"]).exists()
+    case = services.case_report(actor=request.user, **data)
+    created = not known and case.reported_at >= started
+    return Status(201 if created else 200, _detail(_reload(request.user, case), request.user))
+
+
+@router.post(
+    "/attachments",
+    response={201: AttachmentOut},
+    summary="Upload a photo or audio clip for a report being composed",
+)
+def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
+    """The returned id goes into ``attachments`` of the report (or self-close) by the same user."""
+    att = attachment_save(attachment_prepare(file, field="file"), uploaded_by=request.user)
+    return Status(201, _attachment(att))
+
+
+@router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
+def get_case(request: HttpRequest, key: str):
+    return _detail(case_get_for(request.user, key), request.user)
+
+
+@router.get(
+    "/{key}/duplicates",
+    response=list[DuplicateOut],
+    summary="Open cases of the same category within 100 m and 72 h",
+)
+def case_duplicates(request: HttpRequest, key: str):
+    case = case_get_for(request.user, key)
+    rows = case_duplicates_of(case, request.user)
+    now = timezone.now()
+    return [{"distance_m": round(d, 1), "case": _summary(c, now=now)} for c, d in rows]
+
+
+@router.post(
+    "/{key}/attachments",
+    response={201: AttachmentOut},
+    summary="Upload a photo or audio clip to a case (then cite its id in an action)",
+)
+def upload_to_case(request: HttpRequest, key: str, file: File[UploadedFile]):
+    case = case_get_for(request.user, key)
+    att = services.attachment_upload(case=case, actor=request.user, file=file)
+    return Status(201, _attachment(att))
+
+
+# --- actions ----------------------------------------------------------------------------------------
+
+
+def _action_out(row: CaseAction) -> dict:
+    return {
+        "id": row.pk,
+        "action": row.action,
+        "role": row.role,
+        "from_state": row.from_state,
+        "to_state": row.to_state,
+        "note": row.note,
+        "created_at": row.created_at,
+    }
+
+
+# (path, engine action, input schema, service, payload fields passed on, summary)
+ACTIONS: list[tuple[str, str, type[Schema], Callable[..., CaseAction], tuple[str, ...], str]] = [
+    ("accept", "accept", AcceptIn, services.case_accept, ("category", "priority", "note"),
+     "受理立案 Accept and file"),
+    ("reject", "reject", ReasonIn, services.case_reject, ("reason",), "不予受理 Reject"),
+    ("merge", "merge", MergeIn, services.case_merge, ("target", "note"),
+     "合并 Merge into an open case"),
+    ("self-close", "self_close", ResultIn, services.case_self_close, ("result", "attachments"),
+     "自办自结 Self-close (grid worker)"),
+    ("dispatch", "dispatch", DispatchIn, services.case_dispatch, ("department", "worker", "note"),
+     "派遣 Dispatch to a department or worker"),
+    ("return", "return", ReasonIn, services.case_return, ("reason",), "退回 Return"),
+    ("sign", "sign", NoteIn, services.case_sign, ("note",), "签收 Sign for"),
+    ("submit", "submit", ResultIn, services.case_submit, ("result", "attachments"),
+     "处置反馈 Submit the result"),
+    ("verify", "verify", RequiredNoteIn, services.case_verify, ("note",),
+     "核查通过 Verify and close"),
+    ("rework", "rework", ReasonIn, services.case_rework, ("reason",), "返工 Send back for rework"),
+    ("escalate", "escalate", ReasonIn, services.case_escalate, ("reason",),
+     "上报上级 Escalate to the parent center"),
+    ("reopen", "reopen", ReasonIn, services.case_reopen, ("reason",),
+     "重新办理 Reopen (within 30 days)"),
+    ("extension-request", "extend_request", ExtensionRequestIn, services.case_extension_request,
+     ("due", "reason"), "延期申请 Request an extension"),
+    ("extension-approve", "extend_approve", ExtensionApproveIn, services.case_extension_approve,
+     ("due", "note"), "批准延期 Approve the pending extension"),
+    ("extension-deny", "extend_deny", ReasonIn, services.case_extension_deny, ("reason",),
+     "驳回延期 Deny the pending extension"),
+    ("suspend-request", "suspend_request", SuspendRequestIn, services.case_suspend_request,
+     ("reason", "review_date"), "挂账申请 Request suspension"),
+    ("suspend-approve", "suspend_approve", NoteIn, services.case_suspend_approve, ("note",),
+     "批准挂账 Approve the pending suspension"),
+    ("suspend-deny", "suspend_deny", ReasonIn, services.case_suspend_deny, ("reason",),
+     "驳回挂账 Deny the pending suspension"),
+    ("resume", "resume", NoteIn, services.case_resume, ("note",), "恢复办理 Resume"),
+    ("supervise", "supervise", RequiredNoteIn, services.case_supervise, ("note",), "督办 Supervise"),
+    ("comment", "comment", CommentIn, services.case_comment, ("text", "internal"),
+     "批注 Comment"),
+    ("rate", "rate", RateIn, services.case_rate, ("score", "text"), "回访评价 Rate (1–5)"),
+]  # fmt: skip
+
+
+def _make_endpoint(
+    path: str,
+    action: str,
+    schema: type[Schema],
+    service: Callable[..., CaseAction],
+    fields: tuple[str, ...],
+    summary: str,
+) -> None:
+    def endpoint(request, key, payload):
+        case = case_get_for(request.user, key)
+        data = payload.dict()
+        kwargs: dict[str, Any] = {name: data[name] for name in fields}
+        row = service(
+            case=case,
+            actor=request.user,
+            role=data.get("role"),
+            expected_version=data.get("version"),
+            **kwargs,
+        )
+        return {
+            "action": _action_out(row),
+            "case": _detail(_reload(request.user, case), request.user),
+        }
+
+    endpoint.__name__ = f"case_{action}"
+    endpoint.__doc__ = (
+        f"Run `{action}` on the case. 404 outside scope, 403 without the capacity, 409 when the "
+        "state does not allow it or `version` is stale, 400/422 for bad input (field named)."
+    )
+    endpoint.__annotations__ = {"request": HttpRequest, "key": str, "payload": schema}
+    router.post(
+        f"/{{key}}/{path}",
+        response=ActionResult,
+        summary=summary,
+        operation_id=f"case_{action}",
+    )(endpoint)
+
+
+for _spec in ACTIONS:
+    _make_endpoint(*_spec)
