@@ -41,11 +41,12 @@ migrate: install
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty
 
-# Serves the site and the background task worker together; Ctrl-C stops both.
+# Serves the site and the background task worker together; Ctrl-C stops both. The worker runs
+# the SLA sweep first, catching up every deadline missed while it was down, then django-tasks' db_worker.
 run: assets demo
 	@echo "civicgrid on http://$(HOST):$(PORT)/  (demo accounts: see README.md)"
 	@trap 'kill 0' EXIT INT TERM; \
-	DEBUG=$${DEBUG:-1} $(PY) manage.py db_worker --interval 1 & \
+	DEBUG=$${DEBUG:-1} $(PY) manage.py worker --interval 1 & \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload $(HOST):$(PORT)
 
 chromium:

@@ -1,0 +1,30 @@
+"""The background worker: catch up missed SLA deadlines, then process tasks (django-tasks db_worker).
+
+Every worker start runs the catch-up sweep, so deadlines survive restarts however the worker is
+launched (make run, systemd, several workers in production); the sweep is idempotent.
+"""
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Run the SLA catch-up sweep, then the django-tasks database worker."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--interval", type=float, default=1.0)
+        parser.add_argument("--queue-name", default="default")
+        parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+
+    def handle(self, *args, **opts):
+        call_command("sla_sweep", stdout=self.stdout)
+        worker_args = [
+            "--interval",
+            str(opts["interval"]),
+            "--queue-name",
+            opts["queue_name"],
+            "--no-reload",
+        ]
+        if opts["batch"]:
+            worker_args.append("--batch")
+        call_command("db_worker", *worker_args)
