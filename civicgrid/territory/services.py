@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
@@ -22,7 +21,8 @@ from civicgrid.core.errors import Conflict, DomainError, NotFound
 from . import codes
 from .coverage import find_overlaps
 from .geometry import check_inside, outside_allowance_m2, outside_area, parse_geometry
-from .models import Area, Grid, MicroGrid, TerritoryVersion
+from .models import Area, Grid, MicroGrid
+from .spatial import bump_territory_version
 
 
 class _Unset:
@@ -278,13 +278,6 @@ def overlap_error(overlaps, *, label: str, forced_by_non_admin: bool) -> DomainE
 
 def bump_version() -> None:
     """Invalidate every process's spatial index; call inside the writing transaction."""
-    try:
-        from .spatial import bump_territory_version
-    except ImportError:  # spatial.py not there yet: the same F() update
-        updated = TerritoryVersion.objects.filter(id=1).update(value=F("value") + 1)
-        if not updated:
-            TerritoryVersion.objects.get_or_create(id=1, defaults={"value": 1})
-        return
     bump_territory_version()
 
 

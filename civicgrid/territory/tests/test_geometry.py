@@ -4,6 +4,7 @@ import json
 
 import pytest
 import shapely
+from django.utils import translation
 from shapely.geometry import Polygon, box, mapping
 
 from civicgrid.core.errors import DomainError
@@ -20,6 +21,13 @@ X0, Y0 = 113.30, 40.10
 SQUARE = box(X0, Y0, X0 + 0.01, Y0 + 0.01)
 # A bow-tie: the two diagonals cross at the centre.
 BOWTIE = [[X0, Y0], [X0 + 0.01, Y0 + 0.01], [X0 + 0.01, Y0], [X0, Y0 + 0.01], [X0, Y0]]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English; the Chinese catalogue may or may not be compiled."""
+    with translation.override("en"):
+        yield
 
 
 def code_of(value, **kw):

@@ -9,6 +9,7 @@ import pytest
 import shapefile
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import translation
 from shapely.geometry import box, mapping
 
 from civicgrid.conftest import X0, Y0
@@ -19,6 +20,13 @@ from civicgrid.territory.io.writers import write_shapefile_zip
 from civicgrid.territory.models import Area, Grid, MicroGrid, TerritoryVersion
 
 FREE = box(X0 + 0.015, Y0, X0 + 0.02, Y0 + 0.02)  # community A's east strip, once A2 shrinks
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English; the Chinese catalogue may or may not be compiled."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Territory writes: validation, permissions, overlaps, version bumps, deletes."""
 
 import pytest
+from django.utils import translation
 from shapely.geometry import box, mapping
 
 from civicgrid.conftest import X0, Y0
@@ -24,6 +25,13 @@ BOWTIE = {
         ]
     ],
 }
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages are asserted in English; the Chinese catalogue may or may not be compiled."""
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
