@@ -42,6 +42,10 @@ for app, prefix, tag in ROUTERS:
         continue
     api.add_router(prefix, module.router, tags=[tag])
 
+from .open311 import router as open311_router  # noqa: E402  (needs the app routers' models)
+
+api.add_router("/open311/v2", open311_router, tags=["open311"])
+
 
 def _error(request, status: int, code: str, message: str, details=None):
     return api.create_response(
