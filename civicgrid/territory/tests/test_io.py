@@ -784,3 +784,43 @@ def test_admin_export_download_scoped(w, client):
         "140214001001",
         w.grid_b1.code,
     }
+
+
+def test_numeric_codes_and_chinese_headers_are_understood(w):
+    data = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "properties": {
+                        "网格编码": 140213001001003,
+                        "名称": "甲三网格",
+                        "户数": "280",
+                        "类型": "专属网格",
+                    },
+                    "geometry": mapping(FREE),
+                }
+            ],
+        },
+        ensure_ascii=False,
+    ).encode()
+    plan = import_territory(data, actor=w.admin, dry_run=False)
+    assert plan.applied, plan.errors
+    g = Grid.objects.get(code="140213001001003")
+    assert (g.name, g.households, g.kind) == ("甲三网格", 280, "dedicated")
+
+
+def test_missing_properties_keep_stored_values(w):
+    data = fc(
+        {
+            "type": "Feature",
+            "properties": {"code": w.grid_a1.code, "households": 390},
+            "geometry": None,
+        }
+    )
+    plan = import_territory(data, actor=w.admin, dry_run=False)
+    assert plan.updates[0].changes == {"households": (400, 390)}
+    w.grid_a1.refresh_from_db()
+    assert (w.grid_a1.name, w.grid_a1.population, w.grid_a1.households) == ("甲一网格", 1100, 390)
+    assert w.grid_a1.geometry is not None
