@@ -1,5 +1,3 @@
-from django.urls import path
-
 app_name = "analytics"
 urlpatterns: list = [
     # Pages of this app are added here.
