@@ -149,7 +149,7 @@ STATIC_ROOT.mkdir(exist_ok=True)
 # Front-end libraries come from npm packages (package-lock.json), never from a CDN; `make assets`
 # copies the files we serve from node_modules/ into var/vendor/ (see Makefile).
 (VAR_DIR / "vendor").mkdir(exist_ok=True)
-STATICFILES_DIRS = [("vendor", VAR_DIR / "vendor")]
+STATICFILES_DIRS = [BASE_DIR / "civicgrid" / "static", ("vendor", VAR_DIR / "vendor")]
 STORAGES = {
     "default": {
         "BACKEND": os.environ.get("MEDIA_STORAGE", "django.core.files.storage.FileSystemStorage"),
