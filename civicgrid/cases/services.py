@@ -170,6 +170,7 @@ def case_report(
     prio = cat.priority if priority in (None, "") else _priority(priority)
     owner = owner_center_for(loc["area"], cat)
     now = timezone.now()
+    staff = actor if actor is not None and actor.is_authenticated else None
 
     case = Case(
         flow=flow,
@@ -186,7 +187,8 @@ def case_report(
         priority=prio,
         owner=owner,
         owner_code=owner.area.code,
-        reporter=actor if actor is not None and actor.is_authenticated else None,
+        # A hotline operator types in a caller's report: the caller (name/phone) is the reporter.
+        reporter=staff if source != Source.HOTLINE else None,
         reporter_name=(reporter_name or "").strip()[:50],
         reporter_phone=(reporter_phone or "").strip()[:20],
         client_id=client_id,
@@ -215,7 +217,7 @@ def case_report(
             row = CaseAction.objects.create(
                 case=case,
                 action="report",
-                actor=case.reporter,
+                actor=staff,
                 role=role,
                 from_state="",
                 to_state=State.REPORTED,
