@@ -1,7 +1,7 @@
 from unittest import mock
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
 
 from civicgrid.core.errors import DomainError, NotFound
@@ -192,9 +192,14 @@ def test_sms_flag_off_queues_no_message(world, django_capture_on_commit_callback
 def test_inbox_write_failure_is_swallowed_and_the_callers_transaction_survives(world):
     with transaction.atomic():
         User.objects.filter(pk=world.handler_a.pk).update(full_name="kept")
-        with mock.patch.object(
-            Notification.objects, "bulk_create", side_effect=RuntimeError("disk full")
-        ):
+
+        # A real failing statement: on PostgreSQL it aborts the transaction unless the
+        # savepoint inside notify() is rolled back.
+        def broken_insert(*args, **kwargs):
+            with connection.cursor() as cur:
+                cur.execute("SELECT * FROM no_such_table")
+
+        with mock.patch.object(Notification.objects, "bulk_create", side_effect=broken_insert):
             assert notify(users=[world.handler_a], kind="system", title="t") == []
         # The transaction is still usable after the failed savepoint.
         User.objects.filter(pk=world.operator_a.pk).update(full_name="also kept")
