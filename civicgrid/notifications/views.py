@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, ngettext
@@ -76,11 +77,22 @@ def mark_all_read(request):
 def open_notification(request, pk: int):
     """Follow a notification's link, marking it read on the way (as mail clients do)."""
     row = notification_mark_read(notification=_own(request, pk), actor=request.user)
-    if row.url and url_has_allowed_host_and_scheme(
-        row.url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    target = row.url or _case_page(row.case_id)
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return redirect(row.url)
+        return redirect(target)
     return redirect("notifications:inbox")
+
+
+def _case_page(case_id: int | None) -> str:
+    """The staff case page, resolved when followed so old rows follow the console's URLs."""
+    if case_id is None:
+        return ""
+    try:
+        return reverse("console:case_detail", args=[case_id])
+    except NoReverseMatch:
+        return ""
 
 
 @require_GET

@@ -164,3 +164,23 @@ def test_inbox_speaks_chinese_by_default(client, inboxes):
     client.force_login(inboxes.operator_a)
     html = client.get(reverse("notifications:inbox")).content.decode()
     assert "消息通知" in html and "标为已读" in html
+
+
+def test_open_follows_a_case_notification_to_the_console_case_page(client, world):
+    from civicgrid.cases.models import Case, Category
+
+    category = Category.objects.create(code="01", name="市容环境")
+    case = Case.objects.create(
+        category=category,
+        description="垃圾堆放",
+        area=world.comm_a,
+        grid=world.grid_a1,
+        scope_code=world.grid_a1.code,
+        source="grid_worker",
+        owner=world.center_a,
+        owner_code=world.center_a.area.code,
+    )
+    (row,) = notify(users=[world.operator_a], kind="case_reported", title="t", case=case)
+    client.force_login(world.operator_a)
+    response = client.get(reverse("notifications:open", args=[row.pk]))
+    assert response["Location"] == reverse("console:case_detail", args=[case.pk])
