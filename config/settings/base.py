@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    # Listed so /api/docs serves Swagger UI from its bundled static files, not from a CDN.
+    "ninja",
     "civicgrid.core",
     "civicgrid.territory",
     "civicgrid.people",
