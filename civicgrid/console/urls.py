@@ -1,6 +1,32 @@
 from django.urls import path
 
+from .views import cases, directory, home, intake, maps
+
 app_name = "console"
-urlpatterns: list = [
-    # The operator console's pages are added here (queues, case list/detail, hotline intake, map).
+urlpatterns = [
+    # Workbench fragments (the page itself is the site home, core.views.home).
+    path("home/block/<str:kind>/", home.block, name="home_block"),
+    path("home/tiles/<str:kind>/", home.tiles, name="home_tiles"),
+    path("home/queue/<str:kind>/<str:key>/", home.queue_rows, name="home_queue"),
+    path("home/leader/", home.leader_panel, name="home_leader"),
+    # Cases
+    path("cases/", cases.case_list, name="case_list"),
+    path("cases/bulk-dispatch/", cases.bulk_dispatch, name="bulk_dispatch"),
+    path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
+    path("cases/<int:pk>/act/<str:action>/", cases.case_act, name="case_act"),
+    path("cases/<int:pk>/stamp/", cases.case_stamp, name="case_stamp"),
+    path("cases/<int:pk>/files/<int:att>/", cases.attachment_file, name="attachment"),
+    path("cases/<int:pk>/reveal-phone/", cases.reveal_phone, name="reveal_phone"),
+    # Hotline intake
+    path("intake/", intake.intake, name="intake"),
+    path("intake/locate/", intake.intake_locate, name="intake_locate"),
+    path("intake/places/", intake.intake_places, name="intake_places"),
+    # Map
+    path("map/", maps.map_page, name="map"),
+    path("map/cases.json", maps.map_cases, name="map_cases"),
+    # Directories
+    path("supervision/", directory.supervision_list, name="supervision"),
+    path("grids/", directory.grid_list, name="grids"),
+    path("grids/<str:code>/", directory.grid_detail, name="grid_detail"),
+    path("workers/", directory.worker_list, name="workers"),
 ]

@@ -1,0 +1,1 @@
+"""The operator console's pages (server-rendered, HTMX fragments start with ``_``)."""

@@ -1,0 +1,151 @@
+"""The role-aware workbench: queue tiles and the selected queue, polled without touching forms."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from .. import queries
+from .common import clean_choice, conditional, fragment_etag
+
+POLL_SECONDS = 15
+
+
+def _scope(request) -> str:
+    return clean_choice(request.GET.get("scope"), ("mine", "all")) or "mine"
+
+
+def queue_block(user, kind: str, *, scope: str = "mine", selected: str = "", now=None) -> dict:
+    """Tiles with live counts for one role, plus the rows of the selected queue."""
+    now = now or timezone.now()
+    defs = queries.QUEUES[kind]
+    keys = [q.key for q in defs]
+    selected = selected if selected in keys else keys[0]
+    counts = queries.queue_counts(user, kind, scope=scope, now=now)
+    tiles = [{"queue": q, "count": counts[q.key]} for q in defs]
+    return {
+        "kind": kind,
+        "scope": scope,
+        "tiles": tiles,
+        "selected": selected,
+        "selected_queue": next(q for q in defs if q.key == selected),
+        "rows": [
+            {"case": c} for c in queries.queue_cases(user, kind, selected, scope=scope, now=now)
+        ],
+        "now": now,
+        "poll": POLL_SECONDS,
+        "cap": queries.COUNT_CAP,
+    }
+
+
+def home_context(request) -> dict:
+    """Everything the workbench shows for this user's roles."""
+    user = request.user
+    now = timezone.now()
+    kinds = queries.home_kinds(user)
+    blocks = []
+    for kind in kinds:
+        if kind == "leader":
+            blocks.append(
+                {
+                    "kind": "leader",
+                    "overviews": [
+                        queries.leader_overview(user, area, now=now)
+                        for area in queries.leader_areas(user)[:3]
+                    ],
+                    "now": now,
+                    "poll": POLL_SECONDS * 2,
+                }
+            )
+        else:
+            selected = request.GET.get("queue", "") if kind == request.GET.get("kind", kind) else ""
+            blocks.append(
+                queue_block(user, kind, scope=_scope(request), selected=selected, now=now)
+            )
+    return {"blocks": blocks, "kinds": kinds, "now": now}
+
+
+def _kind_or_404(request, kind: str) -> None:
+    if kind not in queries.QUEUES or kind not in queries.home_kinds(request.user):
+        raise Http404("queue")
+
+
+@login_required
+@require_GET
+def tiles(request, kind: str):
+    """The tiles of one role (polled): 304 while nothing changed."""
+    _kind_or_404(request, kind)
+    scope = _scope(request)
+    selected = request.GET.get("queue", "")
+    etag = fragment_etag(request, "tiles", kind, scope, selected)
+
+    def build():
+        now = timezone.now()
+        defs = queries.QUEUES[kind]
+        counts = queries.queue_counts(request.user, kind, scope=scope, now=now)
+        block = {
+            "kind": kind,
+            "scope": scope,
+            "selected": selected if selected in counts else defs[0].key,
+            "tiles": [{"queue": q, "count": counts[q.key]} for q in defs],
+            "poll": POLL_SECONDS,
+            "cap": queries.COUNT_CAP,
+        }
+        return render(request, "console/home/_tiles.html", {"block": block})
+
+    return conditional(request, etag, build)
+
+
+@login_required
+@require_GET
+def queue_rows(request, kind: str, key: str):
+    """The rows of one queue (polled, or loaded when a tile is clicked)."""
+    _kind_or_404(request, kind)
+    if key not in {q.key for q in queries.QUEUES[kind]}:
+        raise Http404("queue")
+    scope = _scope(request)
+    etag = fragment_etag(request, "rows", kind, key, scope)
+
+    def build():
+        block = queue_block(request.user, kind, scope=scope, selected=key)
+        return render(request, "console/home/_queue.html", {"block": block})
+
+    return conditional(request, etag, build)
+
+
+@login_required
+@require_GET
+def leader_panel(request):
+    """The leader overview (polled)."""
+    if "leader" not in queries.home_kinds(request.user):
+        raise Http404("overview")
+    etag = fragment_etag(request, "leader")
+
+    def build():
+        now = timezone.now()
+        block = {
+            "kind": "leader",
+            "overviews": [
+                queries.leader_overview(request.user, area, now=now)
+                for area in queries.leader_areas(request.user)[:3]
+            ],
+            "now": now,
+            "poll": POLL_SECONDS * 2,
+        }
+        return render(request, "console/home/_leader.html", {"block": block})
+
+    return conditional(request, etag, build)
+
+
+@login_required
+@require_GET
+def block(request, kind: str):
+    """One role's tiles and the clicked queue (a tile click swaps this in)."""
+    _kind_or_404(request, kind)
+    data = queue_block(
+        request.user, kind, scope=_scope(request), selected=request.GET.get("queue", "")
+    )
+    return render(request, "console/home/_block.html", {"block": data})
