@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import itertools
 import json
 import random
 from collections import defaultdict, deque
@@ -175,6 +176,7 @@ LEGAL = {
     "JY": "《中华人民共和国义务教育法》",
 }  # fmt: skip
 
+SOURCE_VALUES = [s for s, _w in SOURCES]
 DAYS_BACK = 120
 HOURLY = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 8, 10, 12, 13, 12, 10, 7, 5, 4, 3, 2, 1]
 SWEEP_DELAY = dt.timedelta(minutes=1)
@@ -488,9 +490,11 @@ class _Generator:
                     selfc=cat.self_closable,
                 )
             )
-        self.cat_weights = [WEIGHTS[c["code"]] for c in self.cats]
+        self.cat_weights = list(itertools.accumulate(WEIGHTS[c["code"]] for c in self.cats))
+        self.dept_cache: dict = {}
         self.grids = list(ctx.grids)
-        self.grid_weights = [max(g.households, 30) for g in self.grids]
+        self.grid_weights = list(itertools.accumulate(max(g.households, 30) for g in self.grids))
+        self.source_weights = list(itertools.accumulate(w for _, w in SOURCES))
         self.operators = defaultdict(list)
         self.handlers = defaultdict(list)
         for ra in RoleAssignment.objects.filter(role__in=[Role.OPERATOR, Role.HANDLER]).values(
@@ -565,10 +569,10 @@ class _Generator:
             grid = self.grid_by_pk[dup.c["grid_id"]]
             lat, lng = dup.c["lat"], dup.c["lng"]
         else:
-            cat = rng.choices(self.cats, weights=self.cat_weights)[0]
-            grid = rng.choices(self.grids, weights=self.grid_weights)[0]
+            cat = rng.choices(self.cats, cum_weights=self.cat_weights)[0]
+            grid = rng.choices(self.grids, cum_weights=self.grid_weights)[0]
             lat, lng = rng.choice(self.points_in(grid))
-        source = rng.choices([s for s, _ in SOURCES], weights=[w for _, w in SOURCES])[0]
+        source = rng.choices(SOURCE_VALUES, cum_weights=self.source_weights)[0]
         worker = ctx.grid_workers.get(grid.code)
         if source in (Source.GRID_WORKER, Source.PATROL) and worker is None:
             source = Source.CITIZEN
@@ -678,10 +682,15 @@ class _Generator:
         return None
 
     def dept_for(self, cat, grid):
-        try:
-            return self.ctx.department(cat["key"], grid.code)
-        except KeyError:
-            return self.ctx.department("CG", grid.code)
+        key = (cat["key"], grid.code)
+        dept = self.dept_cache.get(key)
+        if dept is None:
+            try:
+                dept = self.ctx.department(cat["key"], grid.code)
+            except KeyError:
+                dept = self.ctx.department("CG", grid.code)
+            self.dept_cache[key] = dept
+        return dept
 
     def op(self, c) -> int | None:
         ops = self.operators.get(c["owner_id"])
@@ -1085,6 +1094,10 @@ def generate_cases(ctx, n: int) -> int:
     ids = {
         m: _next_id(m) for m in (Case, CaseAction, Supervision, ExtensionRequest, SuspensionRequest)
     }
+    order_act = _reorder(act_cols, ACT_ORDER)
+    order_sup = _reorder(sup_cols, SUP_ORDER)
+    order_ext = _reorder(ext_cols, EXT_ORDER)
+    order_sus = _reorder(sus_cols, SUS_ORDER)
     made = 0
     while made < n:
         size = min(CHUNK, n - made)
@@ -1107,10 +1120,10 @@ def generate_cases(ctx, n: int) -> int:
             for su in s.suspensions:
                 suss.append((ids[SuspensionRequest], *su))
                 ids[SuspensionRequest] += 1
-        writers["act"].write([_order(a, act_cols, ACT_ORDER) for a in acts])
-        writers["sup"].write([_order(r, sup_cols, SUP_ORDER) for r in sups])
-        writers["ext"].write([_order(r, ext_cols, EXT_ORDER) for r in exts])
-        writers["sus"].write([_order(r, sus_cols, SUS_ORDER) for r in suss])
+        writers["act"].write([order_act(a) for a in acts])
+        writers["sup"].write([order_sup(r) for r in sups])
+        writers["ext"].write([order_ext(r) for r in exts])
+        writers["sus"].write([order_sus(r) for r in suss])
         made += size
         if n >= 100_000:
             ctx.log(f"    {made:,} / {n:,} cases")
@@ -1129,6 +1142,7 @@ SUS_ORDER = ["id", "case_id", "requested_by_id", "reason", "review_date", "state
              "decided_by_id", "decided_at", "decision_note", "created_at"]  # fmt: skip
 
 
-def _order(row: tuple, columns: list[str], order: list[str]) -> tuple:
-    index = {name: i for i, name in enumerate(order)}
-    return tuple(row[index[col]] for col in columns)
+def _reorder(columns: list[str], order: list[str]):
+    """A function putting a tuple in ``order`` into the table's column order."""
+    positions = [order.index(col) for col in columns]
+    return lambda row: tuple(row[i] for i in positions)
