@@ -31,7 +31,9 @@ class HeaderToken(APIKeyHeader):
     param_name = "X-API-Token"
 
     def authenticate(self, request, key):
-        user = _user_for_token(key or "")
+        if not key:
+            return None  # no header: leave it to the session, without a query
+        user = _user_for_token(key)
         if user is not None:
             request.user = user
         return user

@@ -87,7 +87,7 @@ def _iso(value: dt.datetime | None) -> str | None:
 # --- services ---------------------------------------------------------------------------------------
 
 
-class ServiceOut(Schema):
+class Open311Service(Schema):
     service_code: str
     service_name: str
     description: str
@@ -97,7 +97,7 @@ class ServiceOut(Schema):
     group: str
 
 
-class ServiceDefinitionOut(Schema):
+class Open311ServiceDefinition(Schema):
     service_code: str
     attributes: list[dict[str, Any]]
 
@@ -108,7 +108,7 @@ def _leaf_categories():
     return [c for c in cats if c.pk not in parents]
 
 
-@router.get("/services.json", response=list[ServiceOut], summary="GeoReport: service list")
+@router.get("/services.json", response=list[Open311Service], summary="GeoReport: service list")
 def services(request: HttpRequest):
     return [
         {
@@ -126,7 +126,7 @@ def services(request: HttpRequest):
 
 @router.get(
     "/services/{service_code}.json",
-    response=ServiceDefinitionOut,
+    response=Open311ServiceDefinition,
     summary="GeoReport: service definition",
 )
 @_guard
@@ -139,7 +139,7 @@ def service_definition(request: HttpRequest, service_code: str):
 # --- requests ---------------------------------------------------------------------------------------
 
 
-class RequestOut(Schema):
+class Open311Request(Schema):
     service_request_id: str
     status: str
     status_notes: str | None
@@ -159,13 +159,13 @@ class RequestOut(Schema):
     media_url: str | None
 
 
-class CreatedOut(Schema):
+class Open311Created(Schema):
     service_request_id: str
     service_notice: str | None
     account_id: str | None
 
 
-class RequestForm(Schema):
+class Open311RequestForm(Schema):
     api_key: str | None = None
     service_code: str | None = None
     lat: str | None = None
@@ -182,7 +182,7 @@ class RequestForm(Schema):
     client_id: str | None = None  # our extension: a retry with the same id returns the first
 
 
-class RequestSearch(Schema):
+class Open311RequestSearch(Schema):
     api_key: str | None = None
     service_request_id: str | None = None
     service_code: str | None = None
@@ -240,11 +240,11 @@ def _float(value: str | None, name: str) -> float:
 
 @router.post(
     "/requests.json",
-    response={201: list[CreatedOut]},
+    response={201: list[Open311Created]},
     summary="GeoReport: create a service request (form-encoded)",
 )
 @_guard
-def create_request(request: HttpRequest, form: Form[RequestForm]):
+def create_request(request: HttpRequest, form: Form[Open311RequestForm]):
     user = _key_user(request, form.api_key)
     if user is None:
         raise Open311Error(403, "a valid api_key is required")
@@ -276,7 +276,7 @@ def create_request(request: HttpRequest, form: Form[RequestForm]):
 
 @router.get(
     "/requests/{service_request_id}.json",
-    response=list[RequestOut],
+    response=list[Open311Request],
     summary="GeoReport: one service request by id (our tracking code)",
 )
 @_guard
@@ -302,11 +302,11 @@ def _date(value: str | None, name: str) -> dt.datetime | None:
 
 @router.get(
     "/requests.json",
-    response=list[RequestOut],
+    response=list[Open311Request],
     summary="GeoReport: service requests by id (public) or by search (api_key, scoped)",
 )
 @_guard
-def list_requests(request: HttpRequest, params: Query[RequestSearch]):
+def list_requests(request: HttpRequest, params: Query[Open311RequestSearch]):
     if params.service_request_id:
         codes = [c.strip() for c in params.service_request_id.split(",") if c.strip()][:MAX_IDS]
         rows = Case.objects.select_related("category", "department", "owner").filter(

@@ -25,26 +25,26 @@ from .attachments import attachment_prepare, attachment_save
 from .engine import OPERATOR, REPORTER, allowed_actions, capacities, state_label
 from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
 from .schemas import (
-    AcceptIn,
-    ActionResult,
-    AttachmentOut,
+    CaseAcceptIn,
+    CaseActionResult,
+    CaseAttachmentOut,
+    CaseCategoryOut,
+    CaseCommentIn,
     CaseDetail,
+    CaseDispatchIn,
+    CaseDuplicateOut,
+    CaseExtensionApproveIn,
+    CaseExtensionRequestIn,
     CaseFilters,
+    CaseMergeIn,
+    CaseNoteIn,
     CasePage,
-    CategoryOut,
-    CommentIn,
-    DispatchIn,
-    DuplicateOut,
-    ExtensionApproveIn,
-    ExtensionRequestIn,
-    MergeIn,
-    NoteIn,
-    RateIn,
-    ReasonIn,
-    ReportIn,
-    RequiredNoteIn,
-    ResultIn,
-    SuspendRequestIn,
+    CaseRateIn,
+    CaseReasonIn,
+    CaseReportIn,
+    CaseRequiredNoteIn,
+    CaseResultIn,
+    CaseSuspendRequestIn,
 )
 from .selectors import case_duplicates_of, case_get_for, case_list_for, case_timeline
 
@@ -166,7 +166,7 @@ def _reload(user, case: Case) -> Case:
 # --- reads ----------------------------------------------------------------------------------------
 
 
-@router.get("/categories", response=list[CategoryOut], summary="Active categories (two levels)")
+@router.get("/categories", response=list[CaseCategoryOut], summary="Active categories (two levels)")
 def list_categories(request: HttpRequest):
     rows: QuerySet[Category] = (
         Category.objects.filter(is_active=True)
@@ -213,7 +213,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     response={200: CaseDetail, 201: CaseDetail},
     summary="Report a case (idempotent by client_id)",
 )
-def report_case(request: HttpRequest, payload: ReportIn):
+def report_case(request: HttpRequest, payload: CaseReportIn):
     """201 with the new case; 200 with the first case when ``client_id`` was already used."""
     data = payload.dict()
     started = timezone.now()
@@ -225,7 +225,7 @@ def report_case(request: HttpRequest, payload: ReportIn):
 
 @router.post(
     "/attachments",
-    response={201: AttachmentOut},
+    response={201: CaseAttachmentOut},
     summary="Upload a photo or audio clip for a report being composed",
 )
 def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
@@ -241,7 +241,7 @@ def get_case(request: HttpRequest, key: str):
 
 @router.get(
     "/{key}/duplicates",
-    response=list[DuplicateOut],
+    response=list[CaseDuplicateOut],
     summary="Open cases of the same category within 100 m and 72 h",
 )
 def case_duplicates(request: HttpRequest, key: str):
@@ -253,7 +253,7 @@ def case_duplicates(request: HttpRequest, key: str):
 
 @router.post(
     "/{key}/attachments",
-    response={201: AttachmentOut},
+    response={201: CaseAttachmentOut},
     summary="Upload a photo or audio clip to a case (then cite its id in an action)",
 )
 def upload_to_case(request: HttpRequest, key: str, file: File[UploadedFile]):
@@ -279,43 +279,43 @@ def _action_out(row: CaseAction) -> dict:
 
 # (path, engine action, input schema, service, payload fields passed on, summary)
 ACTIONS: list[tuple[str, str, type[Schema], Callable[..., CaseAction], tuple[str, ...], str]] = [
-    ("accept", "accept", AcceptIn, services.case_accept, ("category", "priority", "note"),
+    ("accept", "accept", CaseAcceptIn, services.case_accept, ("category", "priority", "note"),
      "受理立案 Accept and file"),
-    ("reject", "reject", ReasonIn, services.case_reject, ("reason",), "不予受理 Reject"),
-    ("merge", "merge", MergeIn, services.case_merge, ("target", "note"),
+    ("reject", "reject", CaseReasonIn, services.case_reject, ("reason",), "不予受理 Reject"),
+    ("merge", "merge", CaseMergeIn, services.case_merge, ("target", "note"),
      "合并 Merge into an open case"),
-    ("self-close", "self_close", ResultIn, services.case_self_close, ("result", "attachments"),
+    ("self-close", "self_close", CaseResultIn, services.case_self_close, ("result", "attachments"),
      "自办自结 Self-close (grid worker)"),
-    ("dispatch", "dispatch", DispatchIn, services.case_dispatch, ("department", "worker", "note"),
+    ("dispatch", "dispatch", CaseDispatchIn, services.case_dispatch, ("department", "worker", "note"),
      "派遣 Dispatch to a department or worker"),
-    ("return", "return", ReasonIn, services.case_return, ("reason",), "退回 Return"),
-    ("sign", "sign", NoteIn, services.case_sign, ("note",), "签收 Sign for"),
-    ("submit", "submit", ResultIn, services.case_submit, ("result", "attachments"),
+    ("return", "return", CaseReasonIn, services.case_return, ("reason",), "退回 Return"),
+    ("sign", "sign", CaseNoteIn, services.case_sign, ("note",), "签收 Sign for"),
+    ("submit", "submit", CaseResultIn, services.case_submit, ("result", "attachments"),
      "处置反馈 Submit the result"),
-    ("verify", "verify", RequiredNoteIn, services.case_verify, ("note",),
+    ("verify", "verify", CaseRequiredNoteIn, services.case_verify, ("note",),
      "核查通过 Verify and close"),
-    ("rework", "rework", ReasonIn, services.case_rework, ("reason",), "返工 Send back for rework"),
-    ("escalate", "escalate", ReasonIn, services.case_escalate, ("reason",),
+    ("rework", "rework", CaseReasonIn, services.case_rework, ("reason",), "返工 Send back for rework"),
+    ("escalate", "escalate", CaseReasonIn, services.case_escalate, ("reason",),
      "上报上级 Escalate to the parent center"),
-    ("reopen", "reopen", ReasonIn, services.case_reopen, ("reason",),
+    ("reopen", "reopen", CaseReasonIn, services.case_reopen, ("reason",),
      "重新办理 Reopen (within 30 days)"),
-    ("extension-request", "extend_request", ExtensionRequestIn, services.case_extension_request,
+    ("extension-request", "extend_request", CaseExtensionRequestIn, services.case_extension_request,
      ("due", "reason"), "延期申请 Request an extension"),
-    ("extension-approve", "extend_approve", ExtensionApproveIn, services.case_extension_approve,
+    ("extension-approve", "extend_approve", CaseExtensionApproveIn, services.case_extension_approve,
      ("due", "note"), "批准延期 Approve the pending extension"),
-    ("extension-deny", "extend_deny", ReasonIn, services.case_extension_deny, ("reason",),
+    ("extension-deny", "extend_deny", CaseReasonIn, services.case_extension_deny, ("reason",),
      "驳回延期 Deny the pending extension"),
-    ("suspend-request", "suspend_request", SuspendRequestIn, services.case_suspend_request,
+    ("suspend-request", "suspend_request", CaseSuspendRequestIn, services.case_suspend_request,
      ("reason", "review_date"), "挂账申请 Request suspension"),
-    ("suspend-approve", "suspend_approve", NoteIn, services.case_suspend_approve, ("note",),
+    ("suspend-approve", "suspend_approve", CaseNoteIn, services.case_suspend_approve, ("note",),
      "批准挂账 Approve the pending suspension"),
-    ("suspend-deny", "suspend_deny", ReasonIn, services.case_suspend_deny, ("reason",),
+    ("suspend-deny", "suspend_deny", CaseReasonIn, services.case_suspend_deny, ("reason",),
      "驳回挂账 Deny the pending suspension"),
-    ("resume", "resume", NoteIn, services.case_resume, ("note",), "恢复办理 Resume"),
-    ("supervise", "supervise", RequiredNoteIn, services.case_supervise, ("note",), "督办 Supervise"),
-    ("comment", "comment", CommentIn, services.case_comment, ("text", "internal"),
+    ("resume", "resume", CaseNoteIn, services.case_resume, ("note",), "恢复办理 Resume"),
+    ("supervise", "supervise", CaseRequiredNoteIn, services.case_supervise, ("note",), "督办 Supervise"),
+    ("comment", "comment", CaseCommentIn, services.case_comment, ("text", "internal"),
      "批注 Comment"),
-    ("rate", "rate", RateIn, services.case_rate, ("score", "text"), "回访评价 Rate (1–5)"),
+    ("rate", "rate", CaseRateIn, services.case_rate, ("score", "text"), "回访评价 Rate (1–5)"),
 ]  # fmt: skip
 
 
@@ -351,7 +351,7 @@ def _make_endpoint(
     endpoint.__annotations__ = {"request": HttpRequest, "key": str, "payload": schema}
     router.post(
         f"/{{key}}/{path}",
-        response=ActionResult,
+        response=CaseActionResult,
         summary=summary,
         operation_id=f"case_{action}",
     )(endpoint)

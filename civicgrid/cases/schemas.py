@@ -35,29 +35,29 @@ TEXT = 4000
 # --- references -----------------------------------------------------------------------------------
 
 
-class CategoryRef(Schema):
+class CaseCategoryRef(Schema):
     code: str
     name: str
 
 
-class CenterRef(Schema):
+class CaseCenterRef(Schema):
     id: int
     name: str
     area_code: str
 
 
-class DepartmentRef(Schema):
+class CaseDepartmentRef(Schema):
     id: int
     code: str
     name: str
 
 
-class UserRef(Schema):
+class CaseUserRef(Schema):
     id: int
     name: str
 
 
-class CategoryOut(Schema):
+class CaseCategoryOut(Schema):
     code: str
     name: str
     parent_code: str | None
@@ -99,7 +99,7 @@ class CaseSummary(Schema):
     flow: str
     state: str
     state_label: str
-    category: CategoryRef
+    category: CaseCategoryRef
     description: str
     address: str
     lat: float | None
@@ -108,8 +108,8 @@ class CaseSummary(Schema):
     area_code: str
     source: str
     priority: int
-    department: DepartmentRef | None
-    worker: UserRef | None
+    department: CaseDepartmentRef | None
+    worker: CaseUserRef | None
     reported_at: dt.datetime
     sla_state: str
     sla_due_at: dt.datetime | None
@@ -125,7 +125,7 @@ class CasePage(Schema):
 # --- detail -----------------------------------------------------------------------------------------
 
 
-class AttachmentOut(Schema):
+class CaseAttachmentOut(Schema):
     id: int
     kind: str
     content_type: str
@@ -138,7 +138,7 @@ class AttachmentOut(Schema):
     created_at: dt.datetime
 
 
-class TimelineEntry(Schema):
+class CaseTimelineEntry(Schema):
     id: int
     action: str
     label: str
@@ -155,7 +155,7 @@ class TimelineEntry(Schema):
 
 class CaseDetail(CaseSummary):
     scope_code: str
-    owner: CenterRef
+    owner: CaseCenterRef
     reporter: str
     reporter_phone: str = Field(description="full for operators of the case, masked otherwise")
     response_due: dt.datetime | None
@@ -174,11 +174,11 @@ class CaseDetail(CaseSummary):
     counters: dict[str, int]
     capacities: list[str] = Field(description="what the caller is for this case")
     allowed_actions: list[str]
-    attachments: list[AttachmentOut] = []
-    timeline: list[TimelineEntry] = []
+    attachments: list[CaseAttachmentOut] = []
+    timeline: list[CaseTimelineEntry] = []
 
 
-class ActionOut(Schema):
+class CaseActionOut(Schema):
     id: int
     action: str
     role: str
@@ -188,12 +188,12 @@ class ActionOut(Schema):
     created_at: dt.datetime
 
 
-class ActionResult(Schema):
-    action: ActionOut
+class CaseActionResult(Schema):
+    action: CaseActionOut
     case: CaseDetail
 
 
-class DuplicateOut(Schema):
+class CaseDuplicateOut(Schema):
     distance_m: float
     case: CaseSummary
 
@@ -201,7 +201,7 @@ class DuplicateOut(Schema):
 # --- report -----------------------------------------------------------------------------------------
 
 
-class ReportIn(Schema):
+class CaseReportIn(Schema):
     category: str = Field(description="category code, e.g. 0401")
     description: str = Field(min_length=1, max_length=TEXT)
     lat: float = Field(ge=-90, le=90)
@@ -227,67 +227,67 @@ class ReportIn(Schema):
 # --- actions ----------------------------------------------------------------------------------------
 
 
-class ActionIn(Schema):
+class CaseActionIn(Schema):
     version: int = Field(ge=1, description="the case version the client last saw")
     role: Capacity | None = Field(None, description="capacity to act in, when holding several")
 
 
-class AcceptIn(ActionIn):
+class CaseAcceptIn(CaseActionIn):
     category: str = Field(description="category code (may correct the reporter's)")
     priority: int = Field(ge=1, le=4)
     note: str = Field("", max_length=TEXT)
 
 
-class ReasonIn(ActionIn):
+class CaseReasonIn(CaseActionIn):
     reason: str = Field(min_length=1, max_length=TEXT)
 
 
-class NoteIn(ActionIn):
+class CaseNoteIn(CaseActionIn):
     note: str = Field("", max_length=TEXT)
 
 
-class RequiredNoteIn(ActionIn):
+class CaseRequiredNoteIn(CaseActionIn):
     note: str = Field(min_length=1, max_length=TEXT)
 
 
-class MergeIn(ActionIn):
+class CaseMergeIn(CaseActionIn):
     target: str = Field(description="tracking code or id of the open case to merge into")
     note: str = Field("", max_length=TEXT)
 
 
-class ResultIn(ActionIn):
+class CaseResultIn(CaseActionIn):
     result: str = Field(min_length=1, max_length=TEXT)
     attachments: list[int] = Field([], description="attachment ids uploaded to this case")
 
 
-class DispatchIn(ActionIn):
+class CaseDispatchIn(CaseActionIn):
     department: str | None = Field(None, description="department code or id")
     worker: int | None = Field(None, description="user id of a grid worker / handler")
     note: str = Field("", max_length=TEXT)
 
 
-class ExtensionRequestIn(ActionIn):
+class CaseExtensionRequestIn(CaseActionIn):
     due: dt.datetime = Field(description="requested new final deadline")
     reason: str = Field(min_length=1, max_length=TEXT)
 
 
-class ExtensionApproveIn(ActionIn):
+class CaseExtensionApproveIn(CaseActionIn):
     due: dt.datetime | None = Field(None, description="defaults to the requested deadline")
     note: str = Field("", max_length=TEXT)
 
 
-class SuspendRequestIn(ActionIn):
+class CaseSuspendRequestIn(CaseActionIn):
     reason: str = Field(min_length=1, max_length=TEXT)
     review_date: dt.date
 
 
-class CommentIn(ActionIn):
+class CaseCommentIn(CaseActionIn):
     # A comment changes nothing on the case, so a stale version is no reason to refuse it.
     version: int | None = Field(None, ge=1, description="optional for comments")
     text: str = Field(min_length=1, max_length=TEXT)
     internal: bool = Field(True, description="false: shown on the public tracking page")
 
 
-class RateIn(ActionIn):
+class CaseRateIn(CaseActionIn):
     score: int = Field(ge=1, le=5)
     text: str = Field("", max_length=1000)

@@ -6,7 +6,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
 from ninja import Query, Router, Schema
 
-from .schemas import MarkedOut, NotificationOut, NotificationPage, UnreadOut
+from .schemas import (
+    NotificationOut,
+    NotificationPage,
+    NotificationsMarkedOut,
+    NotificationUnreadOut,
+)
 from .selectors import notification_get_for, notification_list_for, notification_unread_state
 from .services import notification_mark_all_read, notification_mark_read
 
@@ -38,7 +43,9 @@ def list_notifications(request: HttpRequest, filters: Query[InboxFilters]):
     }
 
 
-@router.get("/unread-count", response=UnreadOut, summary="Unread count (supports If-None-Match)")
+@router.get(
+    "/unread-count", response=NotificationUnreadOut, summary="Unread count (supports If-None-Match)"
+)
 def unread_count(request: HttpRequest, response: HttpResponse):
     unread, last = notification_unread_state(request.user)
     etag = f'"n{unread}-{last}"'
@@ -51,7 +58,7 @@ def unread_count(request: HttpRequest, response: HttpResponse):
     return {"unread": unread}
 
 
-@router.post("/read-all", response=MarkedOut, summary="Mark all my notifications read")
+@router.post("/read-all", response=NotificationsMarkedOut, summary="Mark all my notifications read")
 def read_all(request: HttpRequest):
     return {"marked": notification_mark_all_read(actor=request.user)}
 

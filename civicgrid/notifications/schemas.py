@@ -23,9 +23,9 @@ class NotificationPage(Schema):
     next_cursor: int | None
 
 
-class UnreadOut(Schema):
+class NotificationUnreadOut(Schema):
     unread: int
 
 
-class MarkedOut(Schema):
+class NotificationsMarkedOut(Schema):
     marked: int

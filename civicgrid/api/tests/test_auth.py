@@ -113,3 +113,13 @@ def test_session_post_with_csrf_token_is_accepted(world):
     token = client.cookies["csrftoken"].value
     response = client.post("/api/notifications/read-all", HTTP_X_CSRFTOKEN=token)
     assert response.status_code == 200
+
+
+def test_session_requests_do_not_look_up_tokens(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(world.operator_a)
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(URL).status_code == 200
+    assert not any("api_apitoken" in q["sql"] for q in ctx.captured_queries)
