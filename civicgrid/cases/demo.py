@@ -178,6 +178,7 @@ LEGAL = {
 
 SOURCE_VALUES = [s for s, _w in SOURCES]
 DAYS_BACK = 120
+HELD_STATES = ["reported", "filed", "assigned", "in_progress", "handled", "suspended", "rejected"]
 HOURLY = [1, 1, 1, 1, 1, 2, 4, 8, 12, 14, 14, 12, 8, 10, 12, 13, 12, 10, 7, 5, 4, 3, 2, 1]
 SWEEP_DELAY = dt.timedelta(minutes=1)
 CHUNK = 20_000
@@ -359,6 +360,10 @@ class _Sim:
         self.suspensions: list[tuple] = []
         self.t = c["reported_at"]
         self.ended_at: dt.datetime | None = None  # first close/reject/merge
+        # The newest cases are held in a given state so that a small demo still shows every
+        # state (with a few thousand cases a case spends minutes in some states).
+        self.halt: str | None = None
+        self.halted = False
 
     def open_at(self, t: dt.datetime) -> bool:
         return self.c["reported_at"] <= t and (self.ended_at is None or self.ended_at > t)
@@ -453,11 +458,14 @@ class _Sim:
         self.t = t
 
     def step(self, t, action, actor, role, note="", data=None, **kw) -> bool:
-        """Run ``action`` at ``t`` unless ``t`` is after now (then the case stays put)."""
-        if t > self.g.now:
+        """Run ``action`` at ``t`` unless ``t`` is after now or the case is held in its
+        snapshot state (then the case stays put)."""
+        if t > self.g.now or self.halted:
             return False
         self.sweep_until(t)
         self.log(action, t, actor, role, note, data, **kw)
+        if self.halt is not None and self.c["state"] == self.halt:
+            self.halted = True
         return True
 
 
@@ -561,9 +569,9 @@ class _Generator:
         return out
 
     # one case --------------------------------------------------------------------------------
-    def make(self, case_id: int, t: dt.datetime) -> _Sim:
+    def make(self, case_id: int, t: dt.datetime, halt: str | None = None) -> _Sim:
         rng, ctx = self.rng, self.ctx
-        dup = self.duplicate_of(t) if rng.random() < 0.04 else None
+        dup = self.duplicate_of(t) if rng.random() < 0.04 and halt is None else None
         if dup is not None:  # a second report of a matter still open (并单 candidates)
             cat = dup.cat
             grid = self.grid_by_pk[dup.c["grid_id"]]
@@ -655,6 +663,8 @@ class _Generator:
         sim = _Sim(self, c)
         sim.cat = cat
         sim.dup = dup
+        sim.halt = halt
+        sim.halted = halt == "reported"
         sim.response_clock(t)
         sim.log(
             "report",
@@ -710,6 +720,7 @@ class _Generator:
             cat["selfc"]
             and c["source"] in (Source.GRID_WORKER, Source.PATROL)
             and rng.random() < 0.6
+            and sim.halt is None
         ):
             t = c["reported_at"] + dt.timedelta(minutes=rng.randint(5, 90))
             sim.step(
@@ -750,7 +761,7 @@ class _Generator:
         fate = rng.random()
         late = rng.random() >= 0.9
         t = self.after(sim, lim_r * (rng.uniform(1.0, 2.5) if late else rng.uniform(0.05, 0.9)))
-        if fate < 0.03:
+        if fate < 0.03 or sim.halt == "rejected":
             sim.step(
                 t,
                 "reject",
@@ -933,7 +944,7 @@ class _Generator:
                 return False
             req[5:8] = ["approved", self.op(c), t]
             sim._clock(due, lim, t)
-        if rng.random() < 0.012:  # 挂账
+        if rng.random() < 0.012 or sim.halt == "suspended":  # 挂账
             t = self.after(sim, rng.uniform(0.2, 0.5) * lim)
             review = (timezone.localtime(t) + dt.timedelta(days=rng.choice([30, 60, 90]))).date()
             if not sim.step(
@@ -1098,11 +1109,17 @@ def generate_cases(ctx, n: int) -> int:
     order_sup = _reorder(sup_cols, SUP_ORDER)
     order_ext = _reorder(ext_cols, EXT_ORDER)
     order_sus = _reorder(sus_cols, SUS_ORDER)
+    # ~1 % of the cases reported 3–10 days ago (at least 3 per state) are held in an open or
+    # rejected state: a backlog, so every state shows even in a small demo.
+    held = min(n, max(3 * len(HELD_STATES), n // 100))
+    lo, hi = int(n * (1 - 10 / DAYS_BACK)), int(n * (1 - 3 / DAYS_BACK))
+    step = max((hi - lo) / held, 1)
+    halts = {min(n - 1, lo + int(i * step)): HELD_STATES[i % len(HELD_STATES)] for i in range(held)}
     made = 0
     while made < n:
         size = min(CHUNK, n - made)
         times = gen.chunk_times(made, size, n)
-        sims = [gen.make(ids[Case] + made + i, times[i]) for i in range(size)]
+        sims = [gen.make(ids[Case] + made + i, times[i], halts.get(made + i)) for i in range(size)]
         # merged cases point at earlier ones; write in id order within the chunk
         rows = [tuple(s.c[col] for col in case_cols) for s in sims]
         writers["case"].write(rows)
