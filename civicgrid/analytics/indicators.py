@@ -19,7 +19,7 @@ rework rate       filed cases with rework_count ≥ 1 / filed
 dispatch accuracy 1 − ``return`` actions / ``dispatch`` actions in [s, T′)
 extension rate    filed cases with extension_count ≥ 1 / filed
 self-handled      received cases self-closed / received
-satisfaction      ``rate`` actions in [s, T′) with a score ≥ 4 / ``rate`` actions
+satisfaction      cases closed in [s, T′) rated 4 or 5 / those rated
 duration          closed cases with a filing date: mean and p90 (nearest rank) of
                   closed_at − filed_at in natural and in working hours
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,11 +207,7 @@ BY_SOURCE = Grouping("source", F("source"), F("case__source"), F("case__source")
 BY_DEPARTMENT = Grouping(
     "department",
     F("department__code"),
-    When_(
-        When(action="rate", then=F("case__department__code")),
-        default=KeyTextTransform("department", "data"),
-        output_field=CharField(),
-    ),
+    KeyTextTransform("department", "data"),
     F("department__code"),
 )
 
@@ -247,10 +244,17 @@ def compute(
     *,
     group: Grouping | None = None,
     now: dt.datetime | None = None,
-    durations: bool = True,
+    keys: Iterable[str] | None = None,
     supervisions: bool = False,
 ) -> dict[Any, Counts]:
-    """Raw counts per group (key None without ``group``) for ``user``'s scope and filters."""
+    """Raw counts per group (key None without ``group``) for ``user``'s scope and filters.
+
+    ``keys`` limits the work to what those indicators need (the dispatch figures read the
+    action log, durations need their own query); None computes everything.
+    """
+    wanted = set(keys) if keys is not None else set(BY_KEY)
+    durations = any(k.startswith("duration_") for k in wanted)
+    dispatch = "dispatch_accuracy" in wanted
     now = now or timezone.now()
     s, t = period.start, period.until(now)
     base = Case.objects.filter(case_q(user, filters) & department_q(filters))
@@ -263,98 +267,62 @@ def compute(
             for k, v in values.items():
                 setattr(counts, k, v if v is not None else getattr(counts, k))
 
-    # 1. The reporting cohort: received in [s, T′), with its current states.
+    # 1–3. One pass over the cases reported, filed or closed in [s, T′) (each date column has
+    # its own index; the OR lets the database union the three ranges), counting each cohort.
+    rep = Q(reported_at__gte=s, reported_at__lt=t)
+    fil = Q(filed_at__gte=s, filed_at__lt=t)
+    clo = Q(closed_at__gte=s, closed_at__lt=t)
     put(
         _grouped(
-            base.filter(reported_at__gte=s, reported_at__lt=t),
+            base.filter(rep | fil | clo),
             g,
             {
-                "received": Count("pk"),
-                "rejected": Count("pk", filter=Q(state=State.REJECTED)),
-                "merged": Count("pk", filter=Q(state=State.MERGED)),
-                "handled": Count("pk", filter=Q(state__in=(State.HANDLED, State.CLOSED))),
-                "self_closed": Count("pk", filter=Q(self_closed=True)),
-            },
-        )
-    )
-    # 2. The filing cohort: first accepted in [s, T′).
-    put(
-        _grouped(
-            base.filter(filed_at__gte=s, filed_at__lt=t),
-            g,
-            {
-                "filed": Count("pk"),
-                "filed_on_time": Count("pk", filter=Q(filed_at__lte=F("response_due"))),
-                "reworked": Count("pk", filter=Q(rework_count__gte=1)),
-                "extended": Count("pk", filter=Q(extension_count__gte=1)),
-            },
-        )
-    )
-    # 3. Closed in [s, T′) (closed_at is the last, still valid closing: a reopen clears it).
-    put(
-        _grouped(
-            base.filter(closed_at__gte=s, closed_at__lt=t),
-            g,
-            {
-                "closed": Count("pk"),
+                # the reporting cohort, with its current states
+                "received": Count("pk", filter=rep),
+                "rejected": Count("pk", filter=rep & Q(state=State.REJECTED)),
+                "merged": Count("pk", filter=rep & Q(state=State.MERGED)),
+                "handled": Count("pk", filter=rep & Q(state__in=(State.HANDLED, State.CLOSED))),
+                "self_closed": Count("pk", filter=rep & Q(self_closed=True)),
+                # the filing cohort (filed_at is the first acceptance)
+                "filed": Count("pk", filter=fil),
+                "filed_on_time": Count("pk", filter=fil & Q(filed_at__lte=F("response_due"))),
+                "reworked": Count("pk", filter=fil & Q(rework_count__gte=1)),
+                "extended": Count("pk", filter=fil & Q(extension_count__gte=1)),
+                # closed in the period (closed_at is the last, still valid closing: a reopen
+                # clears it)
+                "closed": Count("pk", filter=clo),
                 "closed_on_time": Count(
                     "pk",
-                    filter=Q(closed_at__lte=Coalesce(F("final_due"), F("response_due"))),
+                    filter=clo & Q(closed_at__lte=Coalesce(F("final_due"), F("response_due"))),
                 ),
+                # satisfaction: the ratings of the cases closed in the period (回访)
+                "ratings": Count("pk", filter=clo & Q(satisfaction__isnull=False)),
+                "satisfied": Count("pk", filter=clo & Q(satisfaction__gte=4)),
             },
         )
     )
-    # 4. Open at T′: only cases reported before T′ and not closed before it; of the cases now
-    # closed, rejected or merged only those that changed after T′ can have been open then.
-    st = state_at(t)
-    open_then = (
-        base.filter(reported_at__lt=t)
-        .filter(
-            Q(state__in=OPEN_STATES)
-            | Q(closed_at__gte=t)
-            | Q(state__in=TERMINAL_LATE, updated_at__gte=t)
+    # 4. Open at T′ and past a deadline.
+    put(_open_at(base, t, now, g))
+    # 5. Dispatches and returns in [s, T′), from the action log; each belongs to the department
+    # of that event (kept in the log row), not to the case's current one.
+    if dispatch:
+        dq = Q(data__department=filters.department) if filters.department else Q()
+        actions = CaseAction.objects.filter(
+            action__in=("dispatch", "return"), created_at__gte=s, created_at__lt=t
         )
-        .filter(Q(final_due__lt=t) | Q(response_due__lt=t))
-        .annotate(st=st)
-    )
-    put(
-        _grouped(
-            open_then,
-            g,
-            {
-                "due_open": Count("pk", filter=Q(st__in=HANDLING_STATES, final_due__lt=t)),
-                "overdue": Count(
-                    "pk",
-                    filter=Q(st=State.REPORTED, response_due__lt=t)
-                    | Q(st__in=HANDLING_STATES, final_due__lt=t),
-                ),
-            },
+        case_filter = case_q(user, filters, "case__")
+        if case_filter:  # join the cases only when a case attribute filters
+            actions = actions.filter(case_filter)
+        put(
+            _grouped(
+                actions,
+                group.action if group else None,
+                {
+                    "dispatches": Count("pk", filter=Q(action="dispatch") & dq),
+                    "returns": Count("pk", filter=Q(action="return") & dq),
+                },
+            )
         )
-    )
-    # 5. Events in [s, T′) from the action log: dispatches, returns, ratings.
-    dq = Q()
-    rq = Q()
-    if filters.department:
-        dq = Q(data__department=filters.department)
-        rq = department_q(filters, "case__")
-    actions = CaseAction.objects.filter(
-        case_q(user, filters, "case__"),
-        action__in=("dispatch", "return", "rate"),
-        created_at__gte=s,
-        created_at__lt=t,
-    )
-    put(
-        _grouped(
-            actions,
-            group.action if group else None,
-            {
-                "dispatches": Count("pk", filter=Q(action="dispatch") & dq),
-                "returns": Count("pk", filter=Q(action="return") & dq),
-                "ratings": Count("pk", filter=Q(action="rate") & rq),
-                "satisfied": Count("pk", filter=Q(action="rate", case__satisfaction__gte=4) & rq),
-            },
-        )
-    )
     # 6. Supervisions (督办) made in [s, T′) and not answered by T′ (department scores).
     if supervisions:
         put(
@@ -381,38 +349,90 @@ def compute(
     return out
 
 
+def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[Any, dict]:
+    """due_open and overdue at T′, per group.
+
+    Candidates are reported before T′ and not finished before it, found through indexed
+    columns in three disjoint sets: open now; closed since T′; rejected or merged since T′ (a
+    case whose last change is older than T′ is in the same state as then). The state at T′ is
+    evaluated once per candidate by grouping on it, and the per-group sums are added up here.
+    """
+    late_final = When_(When(final_due__lt=t, then=Value(True)), default=Value(False))
+    late_response = When_(When(response_due__lt=t, then=Value(True)), default=Value(False))
+    parts = [base.filter(state__in=OPEN_STATES, reported_at__lt=t)]
+    if t < now:
+        parts += [
+            base.filter(closed_at__gte=t, reported_at__lt=t),
+            base.filter(state__in=TERMINAL_LATE, updated_at__gte=t, reported_at__lt=t),
+        ]
+    out: dict[Any, dict] = {}
+    for qs in parts:
+        qs = qs.filter(Q(final_due__lt=t) | Q(response_due__lt=t)).annotate(
+            _st=state_at(t), _lf=late_final, _lr=late_response
+        )
+        fields = ["_st", "_lf", "_lr"]
+        if g is not None:
+            qs = qs.annotate(_g=g)
+            fields.append("_g")
+        for row in qs.values(*fields).annotate(n=Count("pk")).order_by():
+            key = row.get("_g")
+            acc = out.setdefault(key, {"due_open": 0, "overdue": 0})
+            if row["_st"] in HANDLING_STATES and row["_lf"]:
+                acc["due_open"] += row["n"]
+                acc["overdue"] += row["n"]
+            elif row["_st"] == State.REPORTED and row["_lr"]:
+                acc["overdue"] += row["n"]
+    return out
+
+
 def duration_stats(closed: QuerySet, group_expr: Any = None) -> dict[Any, dict]:
     """Mean and p90 (nearest rank) of filed→closed in natural and working hours, per group.
 
-    One SQL statement: the ORM builds the per-case durations (working hours through the
-    ``WorkPeriod`` table), window functions rank them within each group.
+    One SQL statement: the ORM selects the cases and their two timestamps as epoch seconds, the
+    working-hours table is joined on the integer day of each timestamp, and window functions
+    rank the durations within each group.
     """
+    from .models import WorkDay
+
     workcalendar.ensure_for_cases()
-    nat = (workcalendar.Epoch("closed_at") - workcalendar.Epoch("filed_at")) / Value(3600.0)
-    wrk = workcalendar.working_hours_at("closed_at") - workcalendar.working_hours_at("filed_at")
     inner = (
         closed.annotate(
             _g=group_expr if group_expr is not None else Value("", output_field=CharField()),
-            _nat=nat,
-            _wrk=wrk,
+            _c=workcalendar.Epoch("closed_at"),
+            _f=workcalendar.Epoch("filed_at"),
         )
-        .values_list("_g", "_nat", "_wrk")
+        .values_list("_g", "_c", "_f")
         .order_by()
     )
     sql, params = inner.query.sql_with_params()
+    table = connection.ops.quote_name(WorkDay._meta.db_table)
+    w_closed = workcalendar.working_hours_sql('d."_c"', "wc")
+    w_filed = workcalendar.working_hours_sql('d."_f"', "wf")
     # Nearest-rank p90: the value at rank ceil(0.9·n) (integer arithmetic, no float rounding),
     # which is PostgreSQL's percentile_disc(0.9); window functions exist on both back ends.
+    # The per-case epochs are materialised once (otherwise both databases inline the
+    # expression into every term of W and parse each timestamp a dozen times).
     wrapped = f"""
+        WITH d AS MATERIALIZED ({sql}),
+        x AS (
+            SELECT d."_g" AS g,
+                   (d."_c" - d."_f") / 3600.0 AS nat,
+                   {w_closed} - {w_filed} AS wrk
+            FROM d
+            JOIN {table} AS wc ON wc.day = {workcalendar.day_key_sql('d."_c"')}
+            JOIN {table} AS wf ON wf.day = {workcalendar.day_key_sql('d."_f"')}
+        ),
+        r AS (
+            SELECT g, nat, wrk,
+                   ROW_NUMBER() OVER (PARTITION BY g ORDER BY nat) AS rn_n,
+                   ROW_NUMBER() OVER (PARTITION BY g ORDER BY wrk) AS rn_w,
+                   COUNT(*) OVER (PARTITION BY g) AS n
+            FROM x
+        )
         SELECT g, COUNT(*), AVG(nat), AVG(wrk),
                MAX(CASE WHEN rn_n = (9 * n + 9) / 10 THEN nat END),
                MAX(CASE WHEN rn_w = (9 * n + 9) / 10 THEN wrk END)
-        FROM (
-            SELECT d."_g" AS g, d."_nat" AS nat, d."_wrk" AS wrk,
-                   ROW_NUMBER() OVER (PARTITION BY d."_g" ORDER BY d."_nat") AS rn_n,
-                   ROW_NUMBER() OVER (PARTITION BY d."_g" ORDER BY d."_wrk") AS rn_w,
-                   COUNT(*) OVER (PARTITION BY d."_g") AS n
-            FROM ({sql}) AS d
-        ) AS r
+        FROM r
         GROUP BY g
     """
     out: dict[Any, dict] = {}
@@ -441,10 +461,16 @@ def _num(value) -> float | None:
 
 
 def values(
-    user, period: Period, filters: Filters = NO_FILTERS, *, now: dt.datetime | None = None
+    user,
+    period: Period,
+    filters: Filters = NO_FILTERS,
+    *,
+    now: dt.datetime | None = None,
+    keys: Iterable[str] | None = None,
 ) -> dict[str, float | int | None]:
-    """Every indicator of DOMAIN §6 for ``user``'s scope, ``period`` and ``filters``."""
-    return compute(user, period, filters, now=now)[None].values()
+    """The indicators of DOMAIN §6 for ``user``'s scope, ``period`` and ``filters`` (all of
+    them, or at least ``keys``: the others may then be None or incomplete)."""
+    return compute(user, period, filters, now=now, keys=keys)[None].values()
 
 
 def report(
@@ -454,15 +480,16 @@ def report(
     *,
     now: dt.datetime | None = None,
     compare: bool = True,
+    keys: Iterable[str] | None = None,
 ) -> dict:
     """Values with 环比 (previous period) and 同比 (a year earlier) and their changes."""
     now = now or timezone.now()
-    current = values(user, period, filters, now=now)
+    current = values(user, period, filters, now=now, keys=keys)
     out: dict[str, Any] = {"period": period.as_dict(now), "values": current}
     if compare:
         prev_p, year_p = period.previous(now), period.year_ago(now)
-        prev = values(user, prev_p, filters, now=now)
-        year = values(user, year_p, filters, now=now)
+        prev = values(user, prev_p, filters, now=now, keys=keys)
+        year = values(user, year_p, filters, now=now, keys=keys)
         out.update(
             previous_period=prev_p.as_dict(now),
             year_ago_period=year_p.as_dict(now),
@@ -492,15 +519,16 @@ def breakdown(
     group: Grouping,
     *,
     now: dt.datetime | None = None,
-    durations: bool = True,
+    keys: Iterable[str] | None = None,
 ) -> dict[Any, dict]:
     """Indicator values per group key (e.g. per sub-area prefix or category class)."""
-    rows = compute(user, period, filters, group=group, now=now, durations=durations)
+    rows = compute(user, period, filters, group=group, now=now, keys=keys)
     return {k: c.values() for k, c in rows.items() if k is not None}
 
 
 # --- department score (综合评价) ----------------------------------------------------------------
 
+SCORE_KEYS = ("on_time_close_rate", "close_rate", "rework_rate", "dispatch_accuracy")
 DEFAULT_WEIGHTS = {
     "on_time_close_rate": 40.0,
     "close_rate": 30.0,
@@ -556,7 +584,13 @@ def department_scores(
 
     w = score_weights(weights)
     rows = compute(
-        user, period, filters, group=BY_DEPARTMENT, now=now, durations=False, supervisions=True
+        user,
+        period,
+        filters,
+        group=BY_DEPARTMENT,
+        now=now,
+        keys=SCORE_KEYS,
+        supervisions=True,
     )
     names = dict(
         Department.objects.filter(code__in=[k for k in rows if k]).values_list("code", "name")
@@ -696,7 +730,9 @@ def category_breakdown(
     """Received, closed and overdue per category class, largest first."""
     from civicgrid.cases.models import Category
 
-    rows = breakdown(user, period, filters, BY_CATEGORY_CLASS, now=now, durations=False)
+    rows = breakdown(
+        user, period, filters, BY_CATEGORY_CLASS, now=now, keys=("received", "on_time_close_rate")
+    )
     names = dict(Category.objects.filter(code__in=list(rows)).values_list("code", "name"))
     out = [
         {

@@ -118,31 +118,47 @@ class EarlyWarning(models.Model):
         return f"{self.day} {self.area_code} {self.category_id}: {self.count}"
 
 
-class WorkPeriod(models.Model):
-    """One office period of the working-hours calendar, in epoch seconds, with the working
-    hours accumulated before it. Working hours between two moments are then W(b) − W(a) with
-    W(t) = hours_before + min(t − start, end − start) / 3600 of the last period starting at or
-    before t: one index seek per timestamp, so durations aggregate inside the database.
+class WorkDay(models.Model):
+    """One UTC day of the working-hours calendar, so that durations aggregate in the database.
 
-    Built from ``civicgrid.cases.calendar`` (holidays, make-up workdays, office periods) and
-    rebuilt whenever those change (see ``workcalendar.ensure``).
+    ``day`` is the number of days since 1970-01-01 UTC (⌊epoch / 86400⌋, an integer key both
+    back ends join on cheaply); ``hours_before`` the working hours accumulated from the table's
+    first day up to that UTC midnight; ``s1…s4``/``e1…e4`` the office periods falling on that UTC
+    day, in seconds after its midnight (unused pairs are 0–0). Then, with sec = t − 86400·day,
+
+        W(t) = hours_before + Σ clamp(sec − sᵢ, 0, eᵢ − sᵢ) / 3600
+
+    and the working hours between a and b are W(b) − W(a). Built from
+    ``civicgrid.cases.calendar`` (holidays, make-up workdays, office periods, time zone) by
+    ``workcalendar.ensure``; a derived table, never edited by hand.
     """
 
-    start = models.BigIntegerField(_("start (epoch s)"), primary_key=True)
-    end = models.BigIntegerField(_("end (epoch s)"))
+    day = models.IntegerField(_("UTC day number"), primary_key=True)
     hours_before = models.FloatField(_("working hours before"))
+    s1 = models.IntegerField(default=0)
+    e1 = models.IntegerField(default=0)
+    s2 = models.IntegerField(default=0)
+    e2 = models.IntegerField(default=0)
+    s3 = models.IntegerField(default=0)
+    e3 = models.IntegerField(default=0)
+    s4 = models.IntegerField(default=0)
+    e4 = models.IntegerField(default=0)
 
     class Meta:
-        verbose_name = _("working period")
-        verbose_name_plural = _("working periods")
-        ordering = ["start"]
+        verbose_name = _("working-hours day")
+        verbose_name_plural = _("working-hours days")
+        ordering = ["day"]
 
     def __str__(self) -> str:
-        return f"{self.start}–{self.end}"
+        return str(self.day)
+
+    def pieces(self) -> list[tuple[int, int]]:
+        pairs = [(self.s1, self.e1), (self.s2, self.e2), (self.s3, self.e3), (self.s4, self.e4)]
+        return [(s, e) for s, e in pairs if e > s]
 
 
 class WorkCalendarState(models.Model):
-    """A single row (id=1): what the ``WorkPeriod`` table was built from and which days it covers."""
+    """A single row (id=1): what the ``WorkDay`` table was built from and the days it covers."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     fingerprint = models.CharField(max_length=64, blank=True)
