@@ -77,12 +77,12 @@ ACTION_FIELDS: dict[str, list[Field]] = {
     "resume": [NOTE],
     "supervise": [Field("note", gettext_lazy("Supervision note"))],
     "comment": [
-        Field("text", gettext_lazy("Comment")),
+        Field("text", gettext_lazy("Comment text")),
         Field("internal", gettext_lazy("Internal (not shown to the reporter)"), "checkbox", False),
     ],
     "rate": [
         Field("score", gettext_lazy("Satisfaction"), "score"),
-        Field("text", gettext_lazy("Comment"), required=False),
+        Field("text", gettext_lazy("What the reporter said"), required=False),
     ],
 }
 

@@ -69,7 +69,7 @@ OPERATOR_QUEUES = [
 ]
 HANDLER_QUEUES = [
     Queue("to_sign", gettext_lazy("To sign for"), "info", gettext_lazy("Dispatched to us")),
-    Queue("in_progress", gettext_lazy("Being handled"), "ok", gettext_lazy("Signed for")),
+    Queue("signed", gettext_lazy("Being handled"), "ok", gettext_lazy("Signed for")),
     Queue("rework", gettext_lazy("Sent back"), "warn", gettext_lazy("Rework requested")),
     Queue("handled", gettext_lazy("Submitted"), "info", gettext_lazy("Awaiting verification")),
     Queue("overdue", gettext_lazy("Overdue"), "danger", gettext_lazy("Past the deadline")),
@@ -101,6 +101,8 @@ def queue_q(key: str, now: dt.datetime, user=None) -> Q:
         return Q(state__in=[State.ASSIGNED, State.IN_PROGRESS])
     if key == "to_sign":
         return Q(state=State.ASSIGNED)
+    if key == "signed":
+        return Q(state=State.IN_PROGRESS)
     if key == "rework":
         # A case back in progress after a rework: the doer has to act on it again.
         return Q(state=State.IN_PROGRESS, rework_count__gt=0)
@@ -515,10 +517,11 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
 
 
 def map_points(
-    user, bbox: tuple[float, float, float, float], f: dict, *, limit: int = MAP_LIMIT, now=None
+    user, bbox: tuple[float, float, float, float], f: dict, *, limit: int | None = None, now=None
 ) -> dict:
-    """Visible cases inside ``bbox`` as compact rows, most urgent first, at most ``limit``."""
+    """Visible cases inside ``bbox`` as compact rows, newest first, at most ``limit``."""
     now = now or timezone.now()
+    limit = limit or MAP_LIMIT
     x0, y0, x1, y1 = bbox
     f = {**f}
     if not f.get("state"):

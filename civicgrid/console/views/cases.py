@@ -80,7 +80,10 @@ def list_filters(request) -> tuple[dict[str, Any], dict[str, str]]:
     for name in ("date_from", "date_to"):
         raw = (g.get(name) or "").strip()
         f[name + "_input"] = raw
-        value = parse_date(raw) if raw else None
+        try:
+            value = parse_date(raw) if raw else None
+        except ValueError:  # well formed but impossible, e.g. month 13
+            value = None
         if raw and value is None:
             errors[name] = _("Enter a date as YYYY-MM-DD.")
         f[name] = value

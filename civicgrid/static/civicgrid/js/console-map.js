@@ -15,7 +15,7 @@
   }
 
   function baseMap(el, cfg) {
-    var map = L.map(el, { zoomControl: true, attributionControl: !!(cfg && cfg.tile_url), preferCanvas: true });
+    var map = L.map(el, { zoomControl: true, maxZoom: 19, minZoom: 5, attributionControl: !!(cfg && cfg.tile_url), preferCanvas: true });
     if (cfg && cfg.tile_url) {
       L.tileLayer(cfg.tile_url, { attribution: cfg.tile_attribution || "", maxZoom: 19 }).addTo(map);
     } else {
@@ -104,7 +104,14 @@
               s.fillColor = KIND_FILL[f.properties.kind] || STYLE.grid.fillColor;
               return s;
             },
-            onEachFeature: function (f, layer) { label(layer, f.properties.name + " " + f.properties.code); }
+            onEachFeature: function (f, layer) {
+              // Names on the map itself where they fit; a hover tip where they would clutter.
+              if (!showGrids || z >= 16) {
+                layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: showGrids ? "grid-label" : "area-label" });
+              } else {
+                label(layer, f.properties.name + " " + f.properties.code);
+              }
+            }
           }).addTo(group);
           group.eachLayer(function (l) { if (l.bringToBack) l.bringToBack(); });
         })
@@ -202,11 +209,15 @@
       q.set("bbox", [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(5); }).join(","));
       return q;
     }
+    var lastQuery = "";
     function load() {
+      var query = params().toString();
+      if (query === lastQuery) return;
+      lastQuery = query;
       if (controller) controller.abort();
       controller = new AbortController();
       if (status) status.textContent = C.i18n.loading || "…";
-      fetch(endpoints.cases + "?" + params().toString(), { credentials: "same-origin", signal: controller.signal })
+      fetch(endpoints.cases + "?" + query, { credentials: "same-origin", signal: controller.signal })
         .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
         .then(function (res) {
           if (!res.ok) { if (status) status.textContent = res.body.message || ""; return; }
@@ -227,7 +238,11 @@
             status.textContent = text;
           }
         })
-        .catch(function (e) { if (e.name !== "AbortError" && status) status.textContent = String(e); });
+        .catch(function (e) {
+          if (e.name === "AbortError") return;
+          lastQuery = "";
+          if (status) status.textContent = String(e);
+        });
     }
     function schedule() { clearTimeout(timer); timer = setTimeout(load, 250); }
     map.on("moveend", schedule);
