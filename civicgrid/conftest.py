@@ -27,6 +27,16 @@ from civicgrid.territory.tests.factories import AreaFactory, GridFactory
 X0, Y0 = 113.30, 40.10  # lng, lat of the city's south-west corner
 
 
+@pytest.fixture(autouse=True)
+def _fresh_locate_index():
+    """Tests roll back without signals, so drop the process-wide Locate index around each test."""
+    from civicgrid.territory import spatial
+
+    spatial.reset()
+    yield
+    spatial.reset()
+
+
 @pytest.fixture
 def world(db):
     city = AreaFactory(code="140200000000", name="测试市", geom=box(X0, Y0, X0 + 0.04, Y0 + 0.02))
