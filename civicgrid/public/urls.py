@@ -1,6 +1,11 @@
 from django.urls import path
 
+from . import views
+
 app_name = "public"
-urlpatterns: list = [
-    # Pages of this app are added here.
+urlpatterns = [
+    path("report/", views.report, name="report"),
+    path("track/", views.track_lookup, name="track_lookup"),
+    path("track/<str:code>/", views.track, name="track"),
+    path("grid/<str:code>/", views.board, name="board"),
 ]

@@ -22,6 +22,7 @@
       el.classList.add("map-vector");
     }
     L.control.scale({ imperial: false }).addTo(map);
+    el.civicgridMap = map; // for scripts and tests that need to turn a place into a pixel
     return map;
   }
 

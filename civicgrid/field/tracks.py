@@ -1,0 +1,447 @@
+"""Track point ingest and patrol statistics.
+
+A phone uploads its GPS fixes in batches, possibly hours late, out of order or twice. A batch is
+checked point by point; each point is accepted, recognised as a duplicate (same patrol and
+timestamp, already stored: the idempotency key) or rejected with a reason:
+
+``malformed``         a field is missing or not a number (the message names it)
+``future``            recorded more than ``FUTURE_SKEW`` after the server's clock
+``before_start``      recorded before the patrol started (beyond the skew)
+``after_end``         recorded after the patrol ended (beyond the skew)
+``outside_china``     not inside the mainland bounding box every GCJ-02 implementation uses
+``impossible_speed``  faster than ``MAX_SPEED`` from the previous accepted point or to the next
+                      stored one (stored points are trusted; the new point is the suspect)
+
+Distances are geodesic (WGS-84 ellipsoid). A segment between consecutive points counts for
+distance and time only when the gap is at most ``MAX_GAP``: a straight line over an hour without
+signal is not observed patrolling. Time and distance per grid: a segment whose two ends lie in
+the same grid counts for it; a segment crossing a border is split half and half.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from pyproj import Geod
+
+from civicgrid.core.errors import DomainError
+from civicgrid.territory import crs as crs_mod
+from civicgrid.territory.spatial import locate_many
+
+from .models import Patrol, TrackPoint
+
+GEOD = Geod(ellps="WGS84")
+FUTURE_SKEW = dt.timedelta(minutes=2)
+SKEW_MS = FUTURE_SKEW // dt.timedelta(milliseconds=1)
+MAX_SPEED = 50.0  # m/s (180 km/h): nothing a grid worker does on duty is faster
+MAX_GAP = 600  # s
+MAX_BATCH = 1000
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class Rejected:
+    index: int
+    reason: str
+    message: str
+    t: Any = None
+
+    def as_dict(self) -> dict:
+        return {"index": self.index, "reason": self.reason, "message": self.message, "t": self.t}
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[Rejected] = field(default_factory=list)
+    patrol: Patrol | None = None  # the patrol with its new totals
+
+
+@dataclass
+class _Pt:
+    ms: int
+    lat: float
+    lng: float
+    acc: int | None
+    index: int = -1  # position in the batch; -1 for a stored point
+    stored: bool = False
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def to_ms(when: dt.datetime) -> int:
+    return (when - EPOCH) // dt.timedelta(milliseconds=1)
+
+
+def from_ms(ms: int) -> dt.datetime:
+    return EPOCH + dt.timedelta(milliseconds=ms)
+
+
+def _number(raw: dict, *names: str) -> tuple[str, Any]:
+    for n in names:
+        if n in raw and raw[n] is not None:
+            return n, raw[n]
+    return names[0], None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def parse_time(value: Any) -> int | None:
+    """Milliseconds since the epoch from an epoch-ms number or an ISO 8601 string with zone."""
+    if isinstance(value, str):
+        stripped = value.strip()
+        if stripped.lstrip("-").isdigit():
+            value = int(stripped)
+        else:
+            when = parse_datetime(stripped)
+            if when is None or timezone.is_naive(when):
+                return None
+            return to_ms(when)
+    f = _as_float(value)
+    if f is None:
+        return None
+    return int(round(f))
+
+
+def _parse(index: int, raw: Any) -> _Pt | Rejected:
+    if not isinstance(raw, dict):
+        return Rejected(index, "malformed", _("A point must be an object {t, lat, lng, acc}."))
+    tname, traw = _number(raw, "t", "recorded_at")
+    ms = parse_time(traw)
+    if ms is None:
+        return Rejected(
+            index,
+            "malformed",
+            _("%(field)s must be a time (milliseconds since 1970 or ISO 8601 with a zone).")
+            % {"field": tname},
+            traw,
+        )
+    values = {}
+    for name, limit in (("lat", 90.0), ("lng", 180.0)):
+        v = _as_float(raw.get(name))
+        if v is None or not -limit <= v <= limit:
+            return Rejected(
+                index,
+                "malformed",
+                _("%(field)s must be a number between -%(limit)s and %(limit)s.")
+                % {"field": name, "limit": int(limit)},
+                traw,
+            )
+        values[name] = v
+    aname, araw = _number(raw, "acc", "accuracy")
+    acc = None
+    if araw is not None:
+        a = _as_float(araw)
+        if a is None or a < 0:
+            return Rejected(
+                index,
+                "malformed",
+                _("%(field)s must be a non-negative number of metres.") % {"field": aname},
+                traw,
+            )
+        acc = min(int(round(a)), 32767)
+    return _Pt(ms=ms, lat=values["lat"], lng=values["lng"], acc=acc, index=index)
+
+
+# --- geometry --------------------------------------------------------------------------------
+
+
+def geodesic_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    return abs(GEOD.inv(lng1, lat1, lng2, lat2)[2])
+
+
+def _speed(a: _Pt, b: _Pt) -> float:
+    seconds = max(abs(b.ms - a.ms) / 1000.0, 1.0)
+    return geodesic_m(a.lat, a.lng, b.lat, b.lng) / seconds
+
+
+def segment_stats(
+    ms: np.ndarray, lats: np.ndarray, lngs: np.ndarray, codes: list[str | None]
+) -> tuple[float, float, dict[str, list[float]]]:
+    """(metres, seconds, {grid code or "": [seconds, metres]}) over consecutive points."""
+    if len(ms) < 2:
+        return 0.0, 0.0, {}
+    _f, _b, dist = GEOD.inv(lngs[:-1], lats[:-1], lngs[1:], lats[1:])
+    dist = np.abs(np.asarray(dist, dtype=np.float64))
+    secs = np.diff(ms).astype(np.float64) / 1000.0
+    counted = secs <= MAX_GAP
+    dist = np.where(counted, dist, 0.0)
+    secs = np.where(counted, secs, 0.0)
+    per: dict[str, list[float]] = {}
+    for i in np.flatnonzero(counted):
+        a, b = codes[i] or "", codes[i + 1] or ""
+        s, d = float(secs[i]), float(dist[i])
+        if a == b:
+            row = per.setdefault(a, [0.0, 0.0])
+            row[0] += s
+            row[1] += d
+        else:
+            for c in (a, b):
+                row = per.setdefault(c, [0.0, 0.0])
+                row[0] += s / 2
+                row[1] += d / 2
+    return float(dist.sum()), float(secs.sum()), per
+
+
+def _merge_stats(into: dict, add: dict) -> dict:
+    out = {k: list(v) for k, v in (into or {}).items()}
+    for k, (s, d) in add.items():
+        row = out.setdefault(k, [0.0, 0.0])
+        row[0] += s
+        row[1] += d
+    return {k: [round(v[0], 1), round(v[1], 1)] for k, v in out.items()}
+
+
+def _codes(lats, lngs) -> list[str | None]:
+    if len(lats) == 0:
+        return []
+    return list(locate_many(np.asarray(lats), np.asarray(lngs)))
+
+
+def own_grid_codes(user_id: int) -> set[str]:
+    from civicgrid.people.models import GridMember
+
+    return set(GridMember.objects.filter(user_id=user_id).values_list("grid__code", flat=True))
+
+
+def _own_seconds(stats: dict, own: set[str]) -> int:
+    return int(round(sum(v[0] for k, v in stats.items() if k in own)))
+
+
+def recompute(patrol: Patrol, own: set[str] | None = None) -> None:
+    """Rebuild a patrol's totals from all its stored points (after an out-of-order upload)."""
+    rows = list(
+        TrackPoint.objects.filter(patrol=patrol)
+        .order_by("recorded_at")
+        .values_list("recorded_at", "lat", "lng")
+    )
+    own = own_grid_codes(patrol.worker_id) if own is None else own
+    patrol.point_count = len(rows)
+    if not rows:
+        patrol.distance_m, patrol.tracked_s, patrol.grid_stats, patrol.own_grid_s = 0, 0, {}, 0
+        patrol.first_point_at = patrol.last_point_at = patrol.last_lat = patrol.last_lng = None
+        patrol.last_grid = ""
+        return
+    ms = np.array([to_ms(r[0]) for r in rows], dtype=np.int64)
+    lats = np.array([r[1] for r in rows], dtype=np.float64)
+    lngs = np.array([r[2] for r in rows], dtype=np.float64)
+    codes = _codes(lats, lngs)
+    dist, secs, per = segment_stats(ms, lats, lngs, codes)
+    patrol.distance_m = round(dist, 1)
+    patrol.tracked_s = int(round(secs))
+    patrol.grid_stats = _merge_stats({}, per)
+    patrol.own_grid_s = _own_seconds(patrol.grid_stats, own)
+    patrol.first_point_at = rows[0][0]
+    patrol.last_point_at, patrol.last_lat, patrol.last_lng = rows[-1]
+    patrol.last_grid = codes[-1] or ""
+
+
+# --- ingest ----------------------------------------------------------------------------------
+
+
+def ingest(
+    *, patrol: Patrol, points: list, crs: str = "wgs84", now: dt.datetime | None = None
+) -> IngestResult:
+    """Check and store one batch for ``patrol`` (the caller has checked who may upload).
+
+    Runs in one transaction with the patrol row locked, so two deliveries of one batch are
+    serialised: the second finds every point stored and reports them as duplicates.
+    """
+    if not isinstance(points, list):
+        raise DomainError("invalid", _("points must be a list."), field="points")
+    if len(points) > MAX_BATCH:
+        raise DomainError(
+            "too_many_points",
+            _("At most %(n)s points per batch.") % {"n": MAX_BATCH},
+            field="points",
+            details={"max": MAX_BATCH},
+        )
+    crs = crs_mod.check_crs(crs)
+    now = now or timezone.now()
+    result = IngestResult()
+    parsed: list[_Pt] = []
+    for i, raw in enumerate(points):
+        p = _parse(i, raw)
+        if isinstance(p, Rejected):
+            result.rejected.append(p)
+        else:
+            parsed.append(p)
+    if parsed and crs != crs_mod.WGS84:
+        lats, lngs = crs_mod.to_wgs84_array([p.lat for p in parsed], [p.lng for p in parsed], crs)
+        for p, la, ln in zip(parsed, lats, lngs, strict=True):
+            p.lat, p.lng = float(la), float(ln)
+
+    with transaction.atomic():
+        patrol = Patrol.objects.select_for_update().get(pk=patrol.pk)
+        start_ms = to_ms(patrol.started_at) - SKEW_MS
+        end_ms = to_ms(patrol.ended_at) + SKEW_MS if patrol.ended_at else None
+        limit_ms = to_ms(now) + SKEW_MS
+        fresh: list[_Pt] = []
+        for p in parsed:
+            reason = None
+            if p.ms > limit_ms:
+                reason = (
+                    "future",
+                    _("Recorded %(s)s s in the future (the phone's clock is wrong).")
+                    % {"s": round((p.ms - to_ms(now)) / 1000)},
+                )
+            elif p.ms < start_ms:
+                reason = ("before_start", _("Recorded before the patrol started."))
+            elif end_ms is not None and p.ms > end_ms:
+                reason = ("after_end", _("Recorded after the patrol ended."))
+            elif crs_mod.out_of_china(p.lat, p.lng):
+                reason = ("outside_china", _("The position is outside China."))
+            if reason:
+                result.rejected.append(Rejected(p.index, reason[0], reason[1], p.ms))
+            else:
+                fresh.append(p)
+        fresh.sort(key=lambda p: (p.ms, p.index))
+        # Two fixes with one timestamp in a batch: the first wins, like a stored point would.
+        unique: list[_Pt] = []
+        for p in fresh:
+            if unique and unique[-1].ms == p.ms:
+                result.duplicates += 1
+            else:
+                unique.append(p)
+        accepted = _check_speeds(patrol, unique, result)
+        if accepted:
+            TrackPoint.objects.bulk_create(
+                [
+                    TrackPoint(
+                        patrol_id=patrol.pk,
+                        recorded_at=from_ms(p.ms),
+                        lat=p.lat,
+                        lng=p.lng,
+                        accuracy=p.acc,
+                    )
+                    for p in accepted
+                ],
+                ignore_conflicts=True,  # belt and braces: the row lock already serialises
+            )
+        result.accepted = len(accepted)
+        _update_totals(patrol, accepted, result, now)
+        result.patrol = patrol
+    result.rejected.sort(key=lambda r: r.index)
+    return result
+
+
+def _check_speeds(patrol: Patrol, batch: list[_Pt], result: IngestResult) -> list[_Pt]:
+    if not batch:
+        return []
+    lo, hi = from_ms(batch[0].ms), from_ms(batch[-1].ms)
+    stored: list[_Pt] = []
+    if patrol.last_point_at is not None and lo > patrol.last_point_at:
+        # The usual case, an in-order upload: the only neighbour is the patrol's last point.
+        stored.append(
+            _Pt(to_ms(patrol.last_point_at), patrol.last_lat, patrol.last_lng, None, stored=True)
+        )
+    elif patrol.last_point_at is not None:
+        qs = TrackPoint.objects.filter(patrol_id=patrol.pk)
+        cols = ("recorded_at", "lat", "lng")
+        before = qs.filter(recorded_at__lt=lo).order_by("-recorded_at").values_list(*cols)[:1]
+        inside = qs.filter(recorded_at__gte=lo, recorded_at__lte=hi).values_list(*cols)
+        after = qs.filter(recorded_at__gt=hi).order_by("recorded_at").values_list(*cols)[:1]
+        for rows in (before, inside, after):
+            stored.extend(_Pt(to_ms(t), la, ln, None, stored=True) for t, la, ln in rows)
+    stored_ms = {p.ms for p in stored}
+    timeline = sorted(stored + batch, key=lambda p: (p.ms, not p.stored))
+    # The next stored point after each position, found walking backwards.
+    next_stored: list[_Pt | None] = [None] * len(timeline)
+    upcoming = None
+    for i in range(len(timeline) - 1, -1, -1):
+        next_stored[i] = upcoming
+        if timeline[i].stored:
+            upcoming = timeline[i]
+    accepted: list[_Pt] = []
+    last_ok: _Pt | None = None
+    for i, p in enumerate(timeline):
+        if p.stored:
+            last_ok = p
+            continue
+        if p.ms in stored_ms:
+            result.duplicates += 1
+            continue
+        nxt = next_stored[i]
+        worst = max(
+            _speed(last_ok, p) if last_ok is not None else 0.0,
+            _speed(p, nxt) if nxt is not None else 0.0,
+        )
+        if worst > MAX_SPEED:
+            result.rejected.append(
+                Rejected(
+                    p.index,
+                    "impossible_speed",
+                    _("%(v)s m/s from the neighbouring point is faster than %(max)s m/s.")
+                    % {"v": round(worst, 1), "max": int(MAX_SPEED)},
+                    p.ms,
+                )
+            )
+            continue
+        accepted.append(p)
+        last_ok = p
+    return accepted
+
+
+def _update_totals(
+    patrol: Patrol, accepted: list[_Pt], result: IngestResult, now: dt.datetime
+) -> None:
+    fields = ["point_count", "rejected_count", "updated_at"]
+    patrol.point_count += result.accepted
+    patrol.rejected_count += len(result.rejected)
+    patrol.updated_at = now
+    if accepted:
+        in_order = patrol.last_point_at is None or from_ms(accepted[0].ms) > patrol.last_point_at
+        own = own_grid_codes(patrol.worker_id)
+        if in_order:
+            pts = accepted
+            if patrol.last_point_at is not None:
+                prev = _Pt(to_ms(patrol.last_point_at), patrol.last_lat, patrol.last_lng, None)
+                pts = [prev, *accepted]
+            ms = np.array([p.ms for p in pts], dtype=np.int64)
+            lats = np.array([p.lat for p in pts], dtype=np.float64)
+            lngs = np.array([p.lng for p in pts], dtype=np.float64)
+            new_codes = _codes(lats[-len(accepted) :], lngs[-len(accepted) :])
+            codes = ([patrol.last_grid or None] if len(pts) > len(accepted) else []) + new_codes
+            dist, secs, per = segment_stats(ms, lats, lngs, codes)
+            patrol.distance_m = round(patrol.distance_m + dist, 1)
+            patrol.tracked_s = int(round(patrol.tracked_s + secs))
+            patrol.grid_stats = _merge_stats(patrol.grid_stats, per)
+            patrol.own_grid_s = _own_seconds(patrol.grid_stats, own)
+            if patrol.first_point_at is None:
+                patrol.first_point_at = from_ms(accepted[0].ms)
+            last = accepted[-1]
+            patrol.last_point_at = from_ms(last.ms)
+            patrol.last_lat, patrol.last_lng = last.lat, last.lng
+            patrol.last_grid = codes[-1] or ""
+        else:
+            recompute(patrol, own)
+        fields += [
+            "distance_m",
+            "tracked_s",
+            "grid_stats",
+            "own_grid_s",
+            "first_point_at",
+            "last_point_at",
+            "last_lat",
+            "last_lng",
+            "last_grid",
+        ]
+    patrol.save(update_fields=fields)
