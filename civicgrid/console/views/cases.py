@@ -42,6 +42,7 @@ from civicgrid.territory.selectors import grid_list_for
 from .. import forms, queries
 from ..models import PhoneReveal
 from .common import clean_choice, not_found_as_404
+from .home import poll_seconds
 
 REVEAL_CAPACITIES = {engine.OPERATOR, engine.HANDLER, engine.ASSIGNEE}
 BULK_MAX = 100
@@ -348,6 +349,7 @@ def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
         "map_data": _map_data(request, case),
         "now": timezone.now(),
         "state_label": engine.state_label(case.state, case.flow),
+        "poll": poll_seconds(),
         "light": queries.sla_light(case.state, case.sla_due_at, case.sla_warn_at, timezone.now()),
     }
 

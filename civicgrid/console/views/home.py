@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -11,7 +12,10 @@ from django.views.decorators.http import require_GET
 from .. import queries
 from .common import clean_choice, conditional, fragment_etag
 
-POLL_SECONDS = 15
+
+def poll_seconds() -> int:
+    """How often the workbench fragments revalidate (settings.CIVICGRID["CONSOLE_POLL_SECONDS"])."""
+    return int(getattr(settings, "CIVICGRID", {}).get("CONSOLE_POLL_SECONDS", 15))
 
 
 def _scope(request) -> str:
@@ -36,7 +40,7 @@ def queue_block(user, kind: str, *, scope: str = "mine", selected: str = "", now
             {"case": c} for c in queries.queue_cases(user, kind, selected, scope=scope, now=now)
         ],
         "now": now,
-        "poll": POLL_SECONDS,
+        "poll": poll_seconds(),
         "cap": queries.COUNT_CAP,
     }
 
@@ -57,7 +61,7 @@ def home_context(request) -> dict:
                         for area in queries.leader_areas(user)[:3]
                     ],
                     "now": now,
-                    "poll": POLL_SECONDS * 2,
+                    "poll": poll_seconds() * 2,
                 }
             )
         else:
@@ -91,7 +95,7 @@ def tiles(request, kind: str):
             "scope": scope,
             "selected": selected if selected in counts else defs[0].key,
             "tiles": [{"queue": q, "count": counts[q.key]} for q in defs],
-            "poll": POLL_SECONDS,
+            "poll": poll_seconds(),
             "cap": queries.COUNT_CAP,
         }
         return render(request, "console/home/_tiles.html", {"block": block})
@@ -133,7 +137,7 @@ def leader_panel(request):
                 for area in queries.leader_areas(request.user)[:3]
             ],
             "now": now,
-            "poll": POLL_SECONDS * 2,
+            "poll": poll_seconds() * 2,
         }
         return render(request, "console/home/_leader.html", {"block": block})
 
