@@ -1,0 +1,183 @@
+"""Grid-worker assessment per month: quality, never a quota on the number of reports.
+
+Per grid worker of the grids in scope, for one month:
+
+- valid-report share: of their reports (sources grid_worker and patrol) that have been decided,
+  the share accepted or self-closed (not rejected as invalid, not merged as a duplicate);
+- verified-on-time share: of their verifications (verify or send back for rework as a grid
+  worker), the share made within ``VERIFY_LIMIT_HOURS`` (default 24 natural hours) of the
+  result being submitted;
+- grid tasks (下派任务) completed in the month and the share completed by their deadline;
+- patrol km, patrol coverage of their grid, check-ins and base-data records touched, from the
+  field app through ``field_stats`` (shown as "no data" while the field app provides none).
+
+The number of reports is shown for context only; no column rewards volume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.utils.module_loading import import_string
+
+from civicgrid.cases.models import Case, CaseAction, GridTask, GridTaskState, Source, State
+from civicgrid.people.models import GridMember, Role
+from civicgrid.people.scoping import scope_q
+
+from .periods import Period
+from .selectors import ANALYTICS_ROLES, Filters
+from .workcalendar import Epoch
+
+logger = logging.getLogger(__name__)
+
+FIELD_STATS_DEFAULT = "civicgrid.field.stats.worker_month_stats"
+FIELD_KEYS = ("patrol_km", "patrol_coverage", "checkins", "base_data_touched")
+SORT_KEYS = (
+    "name",
+    "reports",
+    "valid_share",
+    "verifications",
+    "verified_on_time_share",
+    "tasks_done",
+    "tasks_on_time_share",
+    *FIELD_KEYS,
+)
+
+
+def verify_limit_hours() -> float:
+    return float(getattr(settings, "CIVICGRID", {}).get("VERIFY_LIMIT_HOURS", 24))
+
+
+def field_stats() -> Callable[..., dict[int, dict]] | None:
+    """The field app's provider, or None while it has none.
+
+    Contract (docs/analytics.md): ``worker_month_stats(*, user_ids, start, end)`` returns
+    ``{user_id: {"patrol_km": float, "patrol_coverage": 0..1, "checkins": int,
+    "base_data_touched": int}}``; missing users or keys show as "no data". The dotted path
+    can be changed with ``CIVICGRID["ASSESSMENT_FIELD_STATS"]``.
+    """
+    path = getattr(settings, "CIVICGRID", {}).get("ASSESSMENT_FIELD_STATS", FIELD_STATS_DEFAULT)
+    try:
+        return import_string(path)
+    except ImportError:
+        return None
+
+
+def _share(num: int, den: int) -> float | None:
+    return num / den if den else None
+
+
+def worker_assessment(
+    user, month: Period, filters: Filters, *, sort: str = "name", descending: bool = False
+) -> dict[str, Any]:
+    """Rows per grid worker in ``user``'s scope (and ``filters.area``) for ``month``."""
+    members = GridMember.objects.filter(
+        scope_q(user, "grid__code", roles=ANALYTICS_ROLES), user__is_active=True
+    ).exclude(worker_type__in=("police", "aux_police"))
+    if filters.prefix:
+        members = members.filter(grid__code__startswith=filters.prefix)
+    workers: dict[int, dict[str, Any]] = {}
+    for uid, full_name, username, grid_code in members.order_by(
+        "user_id", "grid__code"
+    ).values_list("user_id", "user__full_name", "user__username", "grid__code"):
+        w = workers.setdefault(uid, {"user_id": uid, "name": full_name or username, "grids": []})
+        w["grids"].append(grid_code)
+    ids = list(workers)
+    s, t = month.start, month.end
+
+    reports = (
+        Case.objects.filter(
+            reporter_id__in=ids,
+            source__in=(Source.GRID_WORKER, Source.PATROL),
+            reported_at__gte=s,
+            reported_at__lt=t,
+        )
+        .values("reporter_id")
+        .annotate(
+            n=Count("pk"),
+            decided=Count("pk", filter=~Q(state=State.REPORTED)),
+            valid=Count("pk", filter=~Q(state__in=(State.REPORTED, State.REJECTED, State.MERGED))),
+        )
+        .order_by()
+    )
+    by_reporter = {r["reporter_id"]: r for r in reports}
+
+    submitted = (
+        CaseAction.objects.filter(
+            case_id=OuterRef("case_id"), action="submit", created_at__lt=OuterRef("created_at")
+        )
+        .order_by("-created_at", "-id")
+        .values("created_at")[:1]
+    )
+    limit_s = verify_limit_hours() * 3600
+    checks = (
+        CaseAction.objects.filter(
+            actor_id__in=ids,
+            role=Role.GRID_WORKER,
+            action__in=("verify", "rework"),
+            created_at__gte=s,
+            created_at__lt=t,
+        )
+        .annotate(sub=Subquery(submitted))
+        .annotate(wait=Epoch(F("created_at")) - Epoch(F("sub")))
+        .values("actor_id")
+        .annotate(n=Count("pk"), on_time=Count("pk", filter=Q(wait__lte=limit_s)))
+        .order_by()
+    )
+    by_checker = {r["actor_id"]: r for r in checks}
+
+    tasks = (
+        GridTask.objects.filter(
+            worker_id__in=ids, state=GridTaskState.DONE, completed_at__gte=s, completed_at__lt=t
+        )
+        .values("worker_id")
+        .annotate(n=Count("pk"), on_time=Count("pk", filter=Q(completed_at__lte=F("deadline"))))
+        .order_by()
+    )
+    by_tasker = {r["worker_id"]: r for r in tasks}
+
+    provider = field_stats()
+    field: dict[int, dict] = {}
+    if provider is not None and ids:
+        try:
+            field = provider(user_ids=ids, start=s, end=t) or {}
+        except Exception:  # the field app's problem must not take the assessment down
+            logger.exception("field stats provider failed")
+            field = {}
+
+    rows = []
+    for uid, w in workers.items():
+        rep = by_reporter.get(uid, {})
+        chk = by_checker.get(uid, {})
+        tsk = by_tasker.get(uid, {})
+        f = field.get(uid, {})
+        rows.append(
+            {
+                **w,
+                "reports": rep.get("n", 0),
+                "valid_share": _share(rep.get("valid", 0), rep.get("decided", 0)),
+                "verifications": chk.get("n", 0),
+                "verified_on_time_share": _share(chk.get("on_time", 0), chk.get("n", 0)),
+                "tasks_done": tsk.get("n", 0),
+                "tasks_on_time_share": _share(tsk.get("on_time", 0), tsk.get("n", 0)),
+                **{k: f.get(k) for k in FIELD_KEYS},
+            }
+        )
+    sort = sort if sort in SORT_KEYS else "name"
+    # Rows without a value (no data) stay last in either direction.
+    rows.sort(key=lambda r: (r[sort] is None, r[sort] if r[sort] is not None else 0))
+    if descending:
+        present = [r for r in rows if r[sort] is not None]
+        rows = list(reversed(present)) + [r for r in rows if r[sort] is None]
+    return {"month": month.label, "field_data": provider is not None, "rows": rows}
+
+
+def month_of(value: str | None, today: dt.date | None = None) -> Period:
+    from .periods import period_from
+
+    return period_from("month", value or None, today=today)
