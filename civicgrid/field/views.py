@@ -20,6 +20,7 @@ from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
@@ -370,7 +371,7 @@ def manifest(request: HttpRequest) -> JsonResponse:
         ],
         "shortcuts": [
             {"name": _("Report an event"), "url": reverse("field:report")},
-            {"name": _("Patrol"), "url": reverse("field:patrol")},
+            {"name": pgettext("mobile", "Patrol"), "url": reverse("field:patrol")},
         ],
     }
     resp = JsonResponse(data, json_dumps_params={"ensure_ascii": False})

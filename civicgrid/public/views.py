@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
@@ -140,7 +141,13 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
         {
             "pc": pc,
             "case": pc.case,
-            "steps": [_("Reported"), _("Filed"), _("Assigned"), _("Handling"), _("Checking")],
+            "steps": [
+                pgettext("progress step", "Reported"),
+                pgettext("progress step", "Filed"),
+                pgettext("progress step", "Assigned"),
+                pgettext("progress step", "Handling"),
+                pgettext("progress step", "Checking"),
+            ],
             "is_new": request.GET.get("new") == "1",
             "rated": request.GET.get("rated") == "1",
             "rate_error": rate_error,

@@ -48,7 +48,8 @@ async function pageFirst(request) {
     if (res.ok && !res.redirected) cache.put(request, res.clone());
     return res;
   } catch (e) {
-    const hit = (await cache.match(request)) || (await cache.match(request, { ignoreSearch: true }));
+    // Django varies pages on Cookie and Accept-Language, headers a stored request may not carry.
+    const hit = (await cache.match(request, { ignoreVary: true })) || (await cache.match(request, { ignoreSearch: true, ignoreVary: true }));
     if (hit) return hit;
     const off = await caches.match(OFFLINE);
     return off || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });

@@ -164,8 +164,10 @@
       var unit = t.unit === "hours" ? "<small>" + esc(T.hours) + "</small>" : "";
       var detail = "";
       if (t.detail) {
-        detail = '<div class="kpi-detail">' + esc(T.p90) + " " + fmtHours(t.detail.p90_hours) + esc(T.hours) +
-          " · " + esc(T.workHours) + " " + fmtHours(t.detail.mean_work_hours) + "</div>";
+        detail = '<div class="kpi-detail" title="' + esc(T.p90) + " " + fmtHours(t.detail.p90_hours) + " · " +
+          esc(T.workHours) + " " + fmtHours(t.detail.mean_work_hours) + " / " + fmtHours(t.detail.p90_work_hours) +
+          '">' + esc(T.p90) + " " + fmtHours(t.detail.p90_hours) + " · " + esc(T.workHours) + " " +
+          fmtHours(t.detail.mean_work_hours) + "</div>";
       }
       var danger = t.key === "overdue" && t.value > 0 ? " kpi-danger" : "";
       return '<div class="kpi' + danger + '" data-key="' + esc(t.key) + '">' +
