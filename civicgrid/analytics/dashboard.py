@@ -98,7 +98,12 @@ def ranking(user, period: Period, filters: Filters, node, *, now=None) -> list[d
         key = child["code"][:n]
         v = rows.get(key) or indicators.Counts().values()
         out.append(
-            {"code": child["code"], "name": child["name"], **{k: v[k] for k in RANKING_KEYS}}
+            {
+                "code": child["code"],
+                "prefix": key,
+                "name": child["name"],
+                **{k: v[k] for k in RANKING_KEYS},
+            }
         )
     out.sort(
         key=lambda r: (r[RANK_BY] is None, -(r[RANK_BY] or 0), -(r["received"] or 0), r["code"])

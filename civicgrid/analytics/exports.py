@@ -20,6 +20,7 @@ from typing import Any
 from django.core.files import File
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civicgrid.cases.models import Case, Source, State
 from civicgrid.people.models import User
@@ -70,26 +71,26 @@ def _period_and_filters(user, params: dict) -> tuple[Any, Filters]:
 # --- row sources ------------------------------------------------------------------------------
 
 CASE_COLUMNS = (
-    ("tracking_code", "Tracking code"),
-    ("category__code", "Category code"),
-    ("category__name", "Category"),
-    ("source", "Source"),
-    ("state", "State"),
-    ("area__name", "Community"),
-    ("grid__code", "Grid code"),
-    ("grid__name", "Grid"),
-    ("address", "Address"),
-    ("description", "Description"),
-    ("reported_at", "Reported at"),
-    ("filed_at", "Filed at"),
-    ("final_due", "Final deadline"),
-    ("closed_at", "Closed at"),
-    ("department__name", "Department"),
-    ("rework_count", "Reworks"),
-    ("extension_count", "Extensions"),
-    ("satisfaction", "Satisfaction"),
-    ("reporter_name", "Reporter"),
-    ("reporter_phone", "Reporter phone"),
+    ("tracking_code", gettext_lazy("Tracking code")),
+    ("category__code", gettext_lazy("Category code")),
+    ("category__name", gettext_lazy("Category")),
+    ("source", gettext_lazy("Source")),
+    ("state", gettext_lazy("State")),
+    ("area__name", gettext_lazy("Community")),
+    ("grid__code", gettext_lazy("Grid code")),
+    ("grid__name", gettext_lazy("Grid")),
+    ("address", gettext_lazy("Address")),
+    ("description", gettext_lazy("Description")),
+    ("reported_at", gettext_lazy("Reported at")),
+    ("filed_at", gettext_lazy("Filed at")),
+    ("final_due", gettext_lazy("Final deadline")),
+    ("closed_at", gettext_lazy("Closed at")),
+    ("department__name", gettext_lazy("Department")),
+    ("rework_count", gettext_lazy("Reworks")),
+    ("extension_count", gettext_lazy("Extensions")),
+    ("satisfaction", gettext_lazy("Satisfaction")),
+    ("reporter_name", gettext_lazy("Reporter")),
+    ("reporter_phone", gettext_lazy("Reporter phone")),
 )
 
 
@@ -103,7 +104,7 @@ def case_rows(user, params: dict) -> tuple[list[str], int, Iterator[list]]:
     )
     total = qs.count()
     fields = [f for f, _label in CASE_COLUMNS]
-    header = [_(label) for _f, label in CASE_COLUMNS]
+    header = [str(label) for _f, label in CASE_COLUMNS]
     states = {s.value: str(s.label) for s in State}
     sources = {s.value: str(s.label) for s in Source}
     idx = {f: i for i, f in enumerate(fields)}

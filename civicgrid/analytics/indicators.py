@@ -54,7 +54,7 @@ from django.db.models import (
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Coalesce, Substr, TruncDate, TruncMonth
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
 
@@ -77,25 +77,39 @@ class Indicator:
 
 
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("received", _("Received"), "count", None),
-    Indicator("filed", _("Filed"), "count", None),
-    Indicator("filed_on_time_rate", _("On-time filing rate"), "rate"),
-    Indicator("handled", _("Handled"), "count", None),
-    Indicator("handled_rate", _("Handling rate"), "rate"),
-    Indicator("due", _("Due for closing"), "count", None),
-    Indicator("closed", _("Closed"), "count", None),
-    Indicator("close_rate", _("Close rate"), "rate"),
-    Indicator("on_time_close_rate", _("On-time close rate"), "rate"),
-    Indicator("overdue", _("Overdue"), "count", False),
-    Indicator("rework_rate", _("Rework rate"), "rate", False),
-    Indicator("dispatch_accuracy", _("Accurate dispatch rate"), "rate"),
-    Indicator("extension_rate", _("Extension rate"), "rate", False),
-    Indicator("self_handled_rate", _("Self-handled rate"), "rate", None),
-    Indicator("satisfaction_rate", _("Satisfaction rate"), "rate"),
-    Indicator("duration_mean_hours", _("Mean handling time (h)"), "hours", False),
-    Indicator("duration_p90_hours", _("P90 handling time (h)"), "hours", False),
-    Indicator("duration_mean_work_hours", _("Mean handling time (working h)"), "hours", False),
-    Indicator("duration_p90_work_hours", _("P90 handling time (working h)"), "hours", False),
+    Indicator("received", pgettext_lazy("indicator", "Received"), "count", None),
+    Indicator("filed", pgettext_lazy("indicator", "Filed"), "count", None),
+    Indicator("filed_on_time_rate", pgettext_lazy("indicator", "On-time filing rate"), "rate"),
+    Indicator("handled", pgettext_lazy("indicator", "Handled"), "count", None),
+    Indicator("handled_rate", pgettext_lazy("indicator", "Handling rate"), "rate"),
+    Indicator("due", pgettext_lazy("indicator", "Due for closing"), "count", None),
+    Indicator("closed", pgettext_lazy("indicator", "Closed"), "count", None),
+    Indicator("close_rate", pgettext_lazy("indicator", "Close rate"), "rate"),
+    Indicator("on_time_close_rate", pgettext_lazy("indicator", "On-time close rate"), "rate"),
+    Indicator("overdue", pgettext_lazy("indicator", "Overdue"), "count", False),
+    Indicator("rework_rate", pgettext_lazy("indicator", "Rework rate"), "rate", False),
+    Indicator("dispatch_accuracy", pgettext_lazy("indicator", "Accurate dispatch rate"), "rate"),
+    Indicator("extension_rate", pgettext_lazy("indicator", "Extension rate"), "rate", False),
+    Indicator("self_handled_rate", pgettext_lazy("indicator", "Self-handled rate"), "rate", None),
+    Indicator("satisfaction_rate", pgettext_lazy("indicator", "Satisfaction rate"), "rate"),
+    Indicator(
+        "duration_mean_hours", pgettext_lazy("indicator", "Mean handling time (h)"), "hours", False
+    ),
+    Indicator(
+        "duration_p90_hours", pgettext_lazy("indicator", "P90 handling time (h)"), "hours", False
+    ),
+    Indicator(
+        "duration_mean_work_hours",
+        pgettext_lazy("indicator", "Mean handling time (working h)"),
+        "hours",
+        False,
+    ),
+    Indicator(
+        "duration_p90_work_hours",
+        pgettext_lazy("indicator", "P90 handling time (working h)"),
+        "hours",
+        False,
+    ),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
 # The dashboard's tiles, in DOMAIN/issue order.
@@ -616,7 +630,9 @@ def department_scores(
                 "returns": counts.returns,
             }
         )
-    out.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["department"]))
+    # Departments with cases due in the period rank first: a score made only of the rates a
+    # department happens to have (e.g. one dispatch, nothing due yet) is shown but not ranked.
+    out.sort(key=lambda r: (not r["due"], r["score"] is None, -(r["score"] or 0), r["department"]))
     return out
 
 
@@ -654,7 +670,9 @@ def trend(
             )
         },
     )
-    buckets = _buckets(period, monthly)
+    # A running period stops at today: days still to come are not zeros.
+    last = min(period.last, timezone.localdate(t - dt.timedelta(microseconds=1)))
+    buckets = _buckets(period.first, last, monthly)
     return {
         "bucket": "month" if monthly else "day",
         "labels": buckets,
@@ -671,10 +689,9 @@ def _bucket(value) -> str:
     return value.isoformat()
 
 
-def _buckets(period: Period, monthly: bool) -> list[str]:
+def _buckets(first: dt.date, last: dt.date, monthly: bool) -> list[str]:
     out = []
-    day = period.first
-    last = period.last
+    day = first
     while day <= last:
         out.append(day.isoformat())
         if monthly:

@@ -14,6 +14,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.cases.models import Category, Source
@@ -110,15 +111,15 @@ def _period_label(kind: str) -> str:
 
 def _js_strings() -> dict[str, str]:
     return {
-        "vsPrevious": _("vs previous period"),
-        "vsYearAgo": _("vs same period last year"),
+        "vsPrevious": _("vs prev."),
+        "vsYearAgo": _("vs last yr"),
         "noData": _("No data"),
-        "received": _("Received"),
-        "filed": _("Filed"),
-        "closed": _("Closed"),
-        "closedOnTime": _("Closed on time"),
-        "overdue": _("Overdue"),
-        "open": _("Open"),
+        "received": pgettext("analytics", "Received"),
+        "filed": pgettext("analytics", "Filed"),
+        "closed": pgettext("analytics", "Closed"),
+        "closedOnTime": pgettext("analytics", "Closed on time"),
+        "overdue": pgettext("analytics", "Overdue"),
+        "open": pgettext("analytics", "Open"),
         "onTimeCloseRate": _("On-time close rate"),
         "closeRate": _("Close rate"),
         "hours": _("h"),
@@ -127,14 +128,14 @@ def _js_strings() -> dict[str, str]:
         "mean": _("mean"),
         "updated": _("Updated"),
         "drill": _("Click to drill down"),
-        "mapOpen": _("Open cases"),
-        "mapOverdue": _("Overdue cases"),
+        "mapOpen": pgettext("analytics", "Open cases"),
+        "mapOverdue": pgettext("analytics", "Overdue cases"),
         "noWarnings": _("No early warnings today."),
         "noOverdue": _("No overdue cases."),
         "warningText": _("%(n)s today, usually %(b)s a day (p = %(p)s)"),
         "exportQueued": _("Export queued — follow its progress on the exports page."),
         "loadFailed": _("Could not load the dashboard; retrying."),
-        "score": _("Score"),
+        "score": pgettext("analytics", "Score"),
         "cases": _("cases"),
         "overdueHours": _("h overdue"),
     }

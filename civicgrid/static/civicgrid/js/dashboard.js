@@ -270,7 +270,7 @@
       },
       series: [{
         type: "map", map: state.mapKey, nameProperty: "code", roam: true, selectedMode: false,
-        aspectScale: 0.85, zoom: 1.05, data: data,
+        aspectScale: 0.85, left: 12, right: 12, top: 8, bottom: 8, data: data,
         itemStyle: { borderColor: state.big ? "rgba(120,190,255,.55)" : "#ffffff", borderWidth: 0.6,
           areaColor: state.big ? "#0e2c55" : "#eef2f7" },
         emphasis: { label: { show: false }, itemStyle: { areaColor: state.big ? "#2fb8ff" : "#ffd666" } },
