@@ -106,11 +106,17 @@ class RoleAssignment(models.Model):
     class Meta:
         verbose_name = _("role assignment")
         verbose_name_plural = _("role assignments")
+        # Two partial constraints instead of nulls_distinct=False, which SQLite cannot enforce.
         constraints = [
             models.UniqueConstraint(
-                fields=["user", "role", "area", "department"],
+                fields=["user", "role", "area"],
+                condition=models.Q(department__isnull=True),
                 name="uniq_role_assignment",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["user", "role", "area", "department"],
+                condition=models.Q(department__isnull=False),
+                name="uniq_role_assignment_dept",
             ),
         ]
         indexes = [models.Index(fields=["user", "role"])]

@@ -91,3 +91,17 @@ def test_nested_prefixes_are_collapsed(world):
 def test_anonymous_redirected_to_login(client, world):
     resp = client.get(reverse("territory:grid_list"))
     assert resp.status_code == 302 and reverse("login") in resp["Location"]
+
+
+def test_role_assignment_is_unique_even_without_department(world):
+    from django.db import IntegrityError, transaction
+
+    from civicgrid.people.models import Role
+    from civicgrid.people.tests.factories import assign
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        assign(world.leader_a, Role.LEADER, world.dist_a)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        assign(world.handler_a, Role.HANDLER, world.dist_a, department=world.dept_a)
+    # The same role on another department of the same area is a different assignment.
+    assign(world.handler_a, Role.HANDLER, world.dist_a, department=world.dept_b)
