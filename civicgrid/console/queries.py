@@ -20,7 +20,7 @@ from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from civicgrid.cases.models import (
     OPEN_STATES,
@@ -59,27 +59,112 @@ class Queue:
 
 
 OPERATOR_QUEUES = [
-    Queue("reported", gettext_lazy("Awaiting acceptance"), "info", gettext_lazy("Newly reported")),
-    Queue("filed", gettext_lazy("Awaiting dispatch"), "info", gettext_lazy("Filed or returned")),
-    Queue("in_progress", gettext_lazy("Being handled"), "ok", gettext_lazy("Assigned or signed")),
-    Queue("handled", gettext_lazy("Awaiting verification"), "info", gettext_lazy("Result in")),
-    Queue("due_soon", gettext_lazy("Due soon"), "warn", gettext_lazy("Past 80 % of the limit")),
-    Queue("overdue", gettext_lazy("Overdue"), "danger", gettext_lazy("Past the deadline")),
-    Queue("supervised", gettext_lazy("Supervised"), "danger", gettext_lazy("Not yet answered")),
+    Queue(
+        "reported",
+        pgettext_lazy("queue", "Awaiting acceptance"),
+        "info",
+        pgettext_lazy("queue", "Newly reported"),
+    ),
+    Queue(
+        "filed",
+        pgettext_lazy("queue", "Awaiting dispatch"),
+        "info",
+        pgettext_lazy("queue", "Filed or returned"),
+    ),
+    Queue(
+        "in_progress",
+        pgettext_lazy("queue", "Being handled"),
+        "ok",
+        pgettext_lazy("queue", "Assigned or signed"),
+    ),
+    Queue(
+        "handled",
+        pgettext_lazy("queue", "Awaiting verification"),
+        "info",
+        pgettext_lazy("queue", "Result in"),
+    ),
+    Queue(
+        "due_soon",
+        pgettext_lazy("queue", "Due soon"),
+        "warn",
+        pgettext_lazy("queue", "Past 80 % of the limit"),
+    ),
+    Queue(
+        "overdue",
+        pgettext_lazy("queue", "Overdue"),
+        "danger",
+        pgettext_lazy("queue", "Past the deadline"),
+    ),
+    Queue(
+        "supervised",
+        pgettext_lazy("queue", "Supervised"),
+        "danger",
+        pgettext_lazy("queue", "Not yet answered"),
+    ),
 ]
 HANDLER_QUEUES = [
-    Queue("to_sign", gettext_lazy("To sign for"), "info", gettext_lazy("Dispatched to us")),
-    Queue("signed", gettext_lazy("Being handled"), "ok", gettext_lazy("Signed for")),
-    Queue("rework", gettext_lazy("Sent back"), "warn", gettext_lazy("Rework requested")),
-    Queue("handled", gettext_lazy("Submitted"), "info", gettext_lazy("Awaiting verification")),
-    Queue("overdue", gettext_lazy("Overdue"), "danger", gettext_lazy("Past the deadline")),
-    Queue("supervised", gettext_lazy("Supervised"), "danger", gettext_lazy("Not yet answered")),
+    Queue(
+        "to_sign",
+        pgettext_lazy("queue", "To sign for"),
+        "info",
+        pgettext_lazy("queue", "Dispatched to us"),
+    ),
+    Queue(
+        "signed",
+        pgettext_lazy("queue", "Being handled"),
+        "ok",
+        pgettext_lazy("queue", "Signed for"),
+    ),
+    Queue(
+        "rework",
+        pgettext_lazy("queue", "Sent back"),
+        "warn",
+        pgettext_lazy("queue", "Rework requested"),
+    ),
+    Queue(
+        "handled",
+        pgettext_lazy("queue", "Submitted"),
+        "info",
+        pgettext_lazy("queue", "Awaiting verification"),
+    ),
+    Queue(
+        "overdue",
+        pgettext_lazy("queue", "Overdue"),
+        "danger",
+        pgettext_lazy("queue", "Past the deadline"),
+    ),
+    Queue(
+        "supervised",
+        pgettext_lazy("queue", "Supervised"),
+        "danger",
+        pgettext_lazy("queue", "Not yet answered"),
+    ),
 ]
 FIELD_QUEUES = [
-    Queue("assigned_to_me", gettext_lazy("Assigned to me"), "info", gettext_lazy("To handle")),
-    Queue("to_verify", gettext_lazy("To verify"), "warn", gettext_lazy("Results in my grids")),
-    Queue("my_reports", gettext_lazy("My open reports"), "ok", gettext_lazy("Reported by me")),
-    Queue("overdue", gettext_lazy("Overdue"), "danger", gettext_lazy("In my grids")),
+    Queue(
+        "assigned_to_me",
+        pgettext_lazy("queue", "Assigned to me"),
+        "info",
+        pgettext_lazy("queue", "To handle"),
+    ),
+    Queue(
+        "to_verify",
+        pgettext_lazy("queue", "To verify"),
+        "warn",
+        pgettext_lazy("queue", "Results in my grids"),
+    ),
+    Queue(
+        "my_reports",
+        pgettext_lazy("queue", "My open reports"),
+        "ok",
+        pgettext_lazy("queue", "Reported by me"),
+    ),
+    Queue(
+        "overdue",
+        pgettext_lazy("queue", "Overdue"),
+        "danger",
+        pgettext_lazy("queue", "In my grids"),
+    ),
 ]
 QUEUES = {
     "operator": OPERATOR_QUEUES,
@@ -135,7 +220,7 @@ def operator_centers(user) -> list[int]:
     return sorted(ids)
 
 
-def operator_base_q(user, scope: str = "mine") -> Q:
+def operator_base_q(user, scope: str = "all") -> Q:
     """Operator queues: ``mine`` = owned by my centers; ``all`` = every case I may act on."""
     if user.is_superuser:
         return Q()
@@ -183,7 +268,7 @@ def home_kinds(user) -> list[str]:
     return kinds
 
 
-def base_q(user, kind: str, scope: str = "mine") -> Q:
+def base_q(user, kind: str, scope: str = "all") -> Q:
     if kind == "operator":
         return operator_base_q(user, scope)
     if kind == "handler":
@@ -198,14 +283,14 @@ def bounded_count(qs: QuerySet, cap: int = COUNT_CAP) -> int:
     return qs.order_by().values("pk")[: cap + 1].count()
 
 
-def queue_counts(user, kind: str, *, scope: str = "mine", now=None) -> dict[str, int]:
+def queue_counts(user, kind: str, *, scope: str = "all", now=None) -> dict[str, int]:
     """Live counts of one role's queues, each bounded by ``COUNT_CAP``."""
     now = now or timezone.now()
     base = Case.objects.filter(case_visible_q(user)).filter(base_q(user, kind, scope))
     return {q.key: bounded_count(base.filter(queue_q(q.key, now, user))) for q in QUEUES[kind]}
 
 
-def queue_cases(user, kind: str, key: str, *, scope: str = "mine", limit: int = 12, now=None):
+def queue_cases(user, kind: str, key: str, *, scope: str = "all", limit: int = 12, now=None):
     """The first cases of a queue, most urgent first (running deadline, then age)."""
     now = now or timezone.now()
     qs = (
@@ -310,7 +395,13 @@ def leader_overview(user, area: Area, *, now=None) -> dict:
         totals["closed_month"] = bounded_count(
             inside.filter(closed_at__gte=month_start(now), state=State.CLOSED)
         )
-    return {"area": area, "totals": totals, "rows": list(rows.values())}
+    return {
+        "area": area,
+        "totals": totals,
+        "rows": list(rows.values()),
+        "categories": open_by_category(user, area),
+        "supervisions": recent_supervisions(user, area),
+    }
 
 
 # --- keyset pages ------------------------------------------------------------------------------
@@ -489,7 +580,7 @@ def case_filter_qs(user, f: dict, *, now=None) -> QuerySet[Case]:
         kind, _sep, key = queue.partition(":")
         if kind not in QUEUES or key not in {q.key for q in QUEUES[kind]}:
             raise DomainError("invalid_queue", _("Unknown queue."), field="queue")
-        qs = qs.filter(base_q(user, kind, f.get("scope") or "mine")).filter(queue_q(key, now, user))
+        qs = qs.filter(base_q(user, kind, f.get("scope") or "all")).filter(queue_q(key, now, user))
     return qs
 
 
@@ -708,3 +799,58 @@ def worker_qs(user, f: dict) -> QuerySet[User]:
     if text:
         qs = qs.filter(Q(full_name__icontains=text) | Q(username__icontains=text))
     return qs.order_by("full_name", "pk")
+
+
+# --- activity and today's figures ----------------------------------------------------------------
+
+
+def recent_activity(user, *, limit: int = 8) -> list[CaseAction]:
+    """The latest actions on cases the user may see (newest first)."""
+    return list(
+        CaseAction.objects.filter(prefixed(case_visible_q(user), "case__"))
+        .select_related("case", "case__category", "actor")
+        .order_by("-id")[:limit]
+    )
+
+
+def today_figures(user, base: Q, *, now=None) -> dict[str, int]:
+    """Received, accepted and closed since midnight within ``base`` (bounded counts)."""
+    now = now or timezone.now()
+    start = day_start(now)
+    qs = Case.objects.filter(case_visible_q(user)).filter(base)
+    return {
+        "received": bounded_count(qs.filter(reported_at__gte=start)),
+        "filed": bounded_count(qs.filter(filed_at__gte=start)),
+        "closed": bounded_count(qs.filter(closed_at__gte=start, state=State.CLOSED)),
+    }
+
+
+def open_by_category(user, area: Area, *, limit: int = 8) -> list[dict]:
+    """Open cases of an area per category class, largest first."""
+    rows = (
+        Case.objects.filter(
+            case_visible_q(user), scope_code__startswith=area.prefix, state__in=OPEN_STATES
+        )
+        .annotate(cls=Substr("category__code", 1, 2))
+        .values("cls")
+        .annotate(n=Count("pk"))
+        .order_by("-n")[:limit]
+    )
+    names = dict(
+        Category.objects.filter(code__in=[r["cls"] for r in rows]).values_list("code", "name")
+    )
+    out = [{"code": r["cls"], "name": names.get(r["cls"], r["cls"]), "n": r["n"]} for r in rows]
+    top = max((r["n"] for r in out), default=0)
+    for r in out:
+        r["pct"] = round(100 * r["n"] / top) if top else 0
+    return out
+
+
+def recent_supervisions(user, area: Area, *, limit: int = 6) -> list[Supervision]:
+    return list(
+        Supervision.objects.filter(
+            prefixed(case_visible_q(user), "case__"), case__scope_code__startswith=area.prefix
+        )
+        .select_related("case", "case__category", "by")
+        .order_by("-id")[:limit]
+    )

@@ -8,6 +8,7 @@ urlpatterns = [
     path("home/block/<str:kind>/", home.block, name="home_block"),
     path("home/tiles/<str:kind>/", home.tiles, name="home_tiles"),
     path("home/queue/<str:kind>/<str:key>/", home.queue_rows, name="home_queue"),
+    path("home/side/<str:kind>/", home.side, name="home_side"),
     path("home/leader/", home.leader_panel, name="home_leader"),
     # Cases
     path("cases/", cases.case_list, name="case_list"),

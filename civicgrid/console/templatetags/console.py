@@ -169,3 +169,11 @@ def get(mapping, key):
 @register.filter
 def as_str(value) -> str:
     return "" if value is None else str(value)
+
+
+@register.filter
+def action_label(row) -> str:
+    """The label of an action-log row in its case's vocabulary (六联单 or case)."""
+    from civicgrid.cases.engine import action_label as label
+
+    return label(row.action, getattr(row.case, "flow", "case"))

@@ -74,6 +74,10 @@ MATRIX = {
         lambda w, c: reverse("console:home_queue", args=["handler", "to_sign"]),
         {"handler_a"},
     ),
+    "side_operator": (
+        lambda w, c: reverse("console:home_side", args=["operator"]),
+        {"operator_a", "outsider_b"},
+    ),
     "leader_panel": (lambda w, c: reverse("console:home_leader"), {"leader_a", "admin"}),
 }
 

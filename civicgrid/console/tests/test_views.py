@@ -103,18 +103,21 @@ def test_workbench_never_polls_a_form(client, world, cases):
     """Only count and queue fragments are polled; forms are never inside a polled element."""
     html = body(login(client, world.operator_a).get(reverse("home")))
     for match in re.finditer(r"<(\w+)[^>]*hx-trigger=\"every", html):
-        assert match.group(1) == "div" or match.group(1) == "section"
+        assert match.group(1) in ("div", "section", "aside")
     polled_ids = re.findall(r'id="([\w-]+)"[^>]*hx-trigger="every', html)
-    assert polled_ids and all(
-        i.startswith(("tiles-", "queue-", "block-leader")) for i in polled_ids
-    )
+    assert set(polled_ids) == {"tiles-operator", "queue-operator", "side-operator"}
+    for pid in polled_ids:  # no polled element holds a form
+        start = html.index(f'id="{pid}"')
+        end = html.find('hx-trigger="every', html.index("hx-trigger", start) + 1)
+        assert "<form" not in html[start : end if end > 0 else len(html)]
 
 
 def test_tile_click_swaps_the_block_with_the_chosen_queue(client, world, cases):
     client.force_login(world.operator_a)
     url = reverse("console:home_block", args=["operator"]) + "?queue=filed"
     html = body(client.get(url, **HX))
-    assert cases.filed.tracking_code in html and cases.handled.tracking_code not in html
+    queue = html[html.index('id="queue-operator"') : html.index('id="side-operator"')]
+    assert cases.filed.tracking_code in queue and cases.handled.tracking_code not in queue
 
 
 # --- case list -----------------------------------------------------------------------------------

@@ -19,10 +19,11 @@ def poll_seconds() -> int:
 
 
 def _scope(request) -> str:
-    return clean_choice(request.GET.get("scope"), ("mine", "all")) or "mine"
+    # A center sees the whole subtree it may act on by default; "mine" narrows to its own.
+    return clean_choice(request.GET.get("scope"), ("mine", "all")) or "all"
 
 
-def queue_block(user, kind: str, *, scope: str = "mine", selected: str = "", now=None) -> dict:
+def queue_block(user, kind: str, *, scope: str = "all", selected: str = "", now=None) -> dict:
     """Tiles with live counts for one role, plus the rows of the selected queue."""
     now = now or timezone.now()
     defs = queries.QUEUES[kind]
@@ -30,7 +31,9 @@ def queue_block(user, kind: str, *, scope: str = "mine", selected: str = "", now
     selected = selected if selected in keys else keys[0]
     counts = queries.queue_counts(user, kind, scope=scope, now=now)
     tiles = [{"queue": q, "count": counts[q.key]} for q in defs]
+    side = side_panel(user, kind, scope, now) if kind == "operator" else None
     return {
+        "side": side,
         "kind": kind,
         "scope": scope,
         "tiles": tiles,
@@ -42,6 +45,17 @@ def queue_block(user, kind: str, *, scope: str = "mine", selected: str = "", now
         "now": now,
         "poll": poll_seconds(),
         "cap": queries.COUNT_CAP,
+    }
+
+
+def side_panel(user, kind: str, scope: str, now) -> dict:
+    """Today's figures and the latest activity next to an operator's queue."""
+    return {
+        "today": queries.today_figures(user, queries.base_q(user, kind, scope), now=now),
+        "activity": queries.recent_activity(user),
+        "kind": kind,
+        "scope": scope,
+        "poll": poll_seconds(),
     }
 
 
@@ -153,3 +167,18 @@ def block(request, kind: str):
         request.user, kind, scope=_scope(request), selected=request.GET.get("queue", "")
     )
     return render(request, "console/home/_block.html", {"block": data})
+
+
+@login_required
+@require_GET
+def side(request, kind: str):
+    """Today's figures and the activity feed (polled)."""
+    _kind_or_404(request, kind)
+    scope = _scope(request)
+    etag = fragment_etag(request, "side", kind, scope)
+
+    def build():
+        data = side_panel(request.user, kind, scope, timezone.now())
+        return render(request, "console/home/_side.html", {"side": data})
+
+    return conditional(request, etag, build)
