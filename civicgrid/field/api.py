@@ -307,17 +307,17 @@ def patrol_stop(request: HttpRequest, key: str, payload: PatrolStopIn):
 def patrol_points(request: HttpRequest, key: str, payload: PointsIn):
     """Each point: ``{"t": epoch ms, "lat", "lng", "acc"}``. Every point is accepted, counted
     as a duplicate (already stored) or rejected with a reason (see ``rejected``)."""
-    patrol = selectors.patrol_get_for(request.user, key)
     result = services.trackpoints_ingest(
-        actor=request.user, patrol=patrol, points=payload.points, crs=payload.crs
+        actor=request.user, patrol=key, points=payload.points, crs=payload.crs
     )
     patrol = result.patrol
     patrol.worker = request.user
+    # Grid codes without names: a phone uploading all day needs the totals, not a lookup.
     return {
         "accepted": result.accepted,
         "duplicates": result.duplicates,
         "rejected": [r.as_dict() for r in result.rejected],
-        "patrol": patrol_out(patrol),
+        "patrol": patrol_out(patrol, names={}),
     }
 
 

@@ -161,3 +161,118 @@ def seed(ctx) -> None:
                 )
                 checkins += 1
     ctx.log(f"  {patrols} patrols, {points} track points, {checkins} check-ins")
+    seed_inbox(ctx)
+
+
+def seed_inbox(ctx) -> None:
+    """Give the ``worker`` account something waiting: a case dispatched to them, a handled case
+    of their grid to verify, a self-closable report and grid tasks — all made by the engine."""
+    import io
+
+    from django.db import transaction
+    from PIL import Image
+
+    from civicgrid.cases import services as cs
+    from civicgrid.cases.models import AdmissionItem, Category, GridTask
+    from civicgrid.core.errors import DomainError
+
+    worker = ctx.accounts.get("worker")
+    operator = ctx.accounts.get("village_operator")
+    handler = ctx.accounts.get("street_handler")
+    if worker is None or operator is None:
+        return
+    grids = [m.grid for m in worker.grid_memberships.select_related("grid").order_by("grid__code")]
+    if not grids:
+        return
+    buf = io.BytesIO()
+    Image.new("RGB", (320, 240), (90, 140, 90)).save(buf, format="JPEG")
+    photo = buf.getvalue()
+    rng = ctx.rng
+
+    def point(grid):
+        lat, lng = _inside(rng, grid.geometry, 1)[0]
+        return lat, lng
+
+    def step(label, fn):
+        try:
+            with transaction.atomic():
+                fn()
+        except DomainError as exc:  # the demo must not fail on a rule another app tightened
+            ctx.log(f"  (skipped {label}: {exc.message})")
+
+    small = Category.objects.filter(code="0401").first()
+    advice = Category.objects.filter(code="0101").first()
+    if small is None or advice is None:
+        return
+
+    def dispatched():
+        lat, lng = point(grids[0])
+        c = cs.case_report(
+            actor=worker,
+            category=advice,
+            description="3号楼两户因楼道堆物发生争执，需上门调解",
+            lat=lat,
+            lng=lng,
+            source="grid_worker",
+            client_id=f"demo-inbox-{ctx.seed}-1",
+        )
+        cs.case_accept(case=c, actor=operator, category=advice, priority=2)
+        cs.case_dispatch(case=c, actor=operator, worker=worker, note="请网格员上门了解情况")
+
+    def to_verify():
+        lat, lng = point(grids[-1])
+        c = cs.case_report(
+            actor=operator,
+            category=small,
+            description="小区东门外建筑垃圾堆放",
+            lat=lat,
+            lng=lng,
+            source="hotline",
+            reporter_phone="13600001234",
+            client_id=f"demo-inbox-{ctx.seed}-2",
+        )
+        cs.case_accept(case=c, actor=operator, category=small, priority=2)
+        dept = ctx.department("ZF", grids[-1].code)
+        cs.case_dispatch(case=c, actor=operator, department=dept)
+        cs.case_sign(case=c, actor=handler)
+        cs.case_submit(
+            case=c, actor=handler, result="已组织清运，现场恢复整洁", attachments=[photo]
+        )
+
+    def self_closable():
+        lat, lng = point(grids[0])
+        cs.case_report(
+            actor=None,
+            category=small,
+            description="单元门口电动车乱停放，影响通行",
+            lat=lat,
+            lng=lng,
+            source="citizen",
+            reporter_phone="13700005678",
+            client_id=f"demo-inbox-{ctx.seed}-3",
+        )
+
+    step("dispatched case", dispatched)
+    if handler is not None:
+        step("case to verify", to_verify)
+    step("self-closable report", self_closable)
+    item = next(
+        (
+            i
+            for i in AdmissionItem.objects.select_related("department__area").order_by("pk")
+            if grids[0].code.startswith(i.department.area.prefix)
+        ),
+        None,
+    )
+    if item is not None:
+        for title, days in (("独居老人定期探访：王秀英", 2), ("出租房屋信息核查（5户）", 5)):
+            GridTask.objects.create(
+                department=item.department,
+                item=item,
+                grid=grids[0],
+                scope_code=grids[0].code,
+                worker=worker,
+                title=title,
+                deadline=ctx.now + dt.timedelta(days=days),
+            )
+    ctx.log("  an inbox for the worker account")

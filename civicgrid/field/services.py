@@ -304,12 +304,20 @@ def patrol_stop(*, actor: User, patrol: Patrol, ended_at: Any = None) -> Patrol:
 
 
 def trackpoints_ingest(
-    *, actor: User, patrol: Patrol, points: list, crs: str = "wgs84"
+    *, actor: User, patrol: Patrol | str | int, points: list, crs: str = "wgs84"
 ) -> tracks.IngestResult:
-    """Accept a batch of GPS points of the actor's own patrol (see ``tracks``)."""
-    if patrol.worker_id != actor.pk:
-        raise NotFound(_("patrol"))
-    return tracks.ingest(patrol=patrol, points=points, crs=crs)
+    """Accept a batch of GPS points of the actor's own patrol, given as a Patrol, its id or
+    its UUID (see ``tracks``). Anyone else's patrol answers 404."""
+    if isinstance(patrol, Patrol):
+        lookup = {"pk": patrol.pk}
+    elif str(patrol).isdigit():
+        lookup = {"pk": int(patrol)}
+    else:
+        try:
+            lookup = {"uuid": uuid_mod.UUID(str(patrol))}
+        except ValueError:
+            raise NotFound(_("patrol")) from None
+    return tracks.ingest(lookup={**lookup, "worker_id": actor.pk}, points=points, crs=crs)
 
 
 # --- key places and check-ins ----------------------------------------------------------------

@@ -26,13 +26,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from pyproj import Geod
 
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory import crs as crs_mod
 from civicgrid.territory.spatial import locate_many
 
@@ -216,10 +216,28 @@ def _codes(lats, lngs) -> list[str | None]:
     return list(locate_many(np.asarray(lats), np.asarray(lngs)))
 
 
-def own_grid_codes(user_id: int) -> set[str]:
+_OWN_TTL = 60.0  # s; a team change shows in "time in own grids" within a minute
+_own_cache: dict[int, tuple[float, frozenset[str]]] = {}
+
+
+def own_grid_codes(user_id: int) -> frozenset[str]:
+    """The codes of the user's grids, cached briefly: a phone uploads every few minutes all day
+    and teams change rarely."""
+    import time
+
     from civicgrid.people.models import GridMember
 
-    return set(GridMember.objects.filter(user_id=user_id).values_list("grid__code", flat=True))
+    now = time.monotonic()
+    hit = _own_cache.get(user_id)
+    if hit is not None and now - hit[0] < _OWN_TTL:
+        return hit[1]
+    codes = frozenset(
+        GridMember.objects.filter(user_id=user_id).values_list("grid__code", flat=True)
+    )
+    if len(_own_cache) > 50_000:
+        _own_cache.clear()
+    _own_cache[user_id] = (now, codes)
+    return codes
 
 
 def _own_seconds(stats: dict, own: set[str]) -> int:
@@ -258,9 +276,15 @@ def recompute(patrol: Patrol, own: set[str] | None = None) -> None:
 
 
 def ingest(
-    *, patrol: Patrol, points: list, crs: str = "wgs84", now: dt.datetime | None = None
+    *,
+    patrol: Patrol | None = None,
+    lookup: dict | None = None,
+    points: list,
+    crs: str = "wgs84",
+    now: dt.datetime | None = None,
 ) -> IngestResult:
-    """Check and store one batch for ``patrol`` (the caller has checked who may upload).
+    """Check and store one batch for a patrol, given as ``patrol`` or as a ``lookup`` of
+    filters that also says who may upload (e.g. ``uuid`` and ``worker``; NotFound otherwise).
 
     Runs in one transaction with the patrol row locked, so two deliveries of one batch are
     serialised: the second finds every point stored and reports them as duplicates.
@@ -290,7 +314,12 @@ def ingest(
             p.lat, p.lng = float(la), float(ln)
 
     with transaction.atomic():
-        patrol = Patrol.objects.select_for_update().get(pk=patrol.pk)
+        locked = Patrol.objects.select_for_update().filter(
+            **(lookup if lookup is not None else {"pk": patrol.pk})
+        )
+        patrol = locked.first()
+        if patrol is None:
+            raise NotFound(_("patrol"))
         start_ms = to_ms(patrol.started_at) - SKEW_MS
         end_ms = to_ms(patrol.ended_at) + SKEW_MS if patrol.ended_at else None
         limit_ms = to_ms(now) + SKEW_MS
@@ -323,24 +352,31 @@ def ingest(
                 unique.append(p)
         accepted = _check_speeds(patrol, unique, result)
         if accepted:
-            TrackPoint.objects.bulk_create(
-                [
-                    TrackPoint(
-                        patrol_id=patrol.pk,
-                        recorded_at=from_ms(p.ms),
-                        lat=p.lat,
-                        lng=p.lng,
-                        accuracy=p.acc,
-                    )
-                    for p in accepted
-                ],
-                ignore_conflicts=True,  # belt and braces: the row lock already serialises
-            )
+            _insert(patrol.pk, accepted)
         result.accepted = len(accepted)
         _update_totals(patrol, accepted, result, now)
         result.patrol = patrol
     result.rejected.sort(key=lambda r: r.index)
     return result
+
+
+def _insert(patrol_id: int, points: list[_Pt]) -> None:
+    """One multi-row INSERT. Plain SQL: building a model instance per point costs more than the
+    database work; ON CONFLICT DO NOTHING is belt and braces, the row lock already serialises."""
+    table = connection.ops.quote_name(TrackPoint._meta.db_table)
+    adapt = connection.ops.adapt_datetimefield_value
+    for i in range(0, len(points), 500):
+        chunk = points[i : i + 500]
+        params: list = []
+        for p in chunk:
+            params += (patrol_id, adapt(from_ms(p.ms)), p.lat, p.lng, p.acc)
+        values = ",".join(["(%s, %s, %s, %s, %s)"] * len(chunk))
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {table} (patrol_id, recorded_at, lat, lng, accuracy) "
+                f"VALUES {values} ON CONFLICT DO NOTHING",
+                params,
+            )
 
 
 def _check_speeds(patrol: Patrol, batch: list[_Pt], result: IngestResult) -> list[_Pt]:

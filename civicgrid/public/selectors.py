@@ -173,6 +173,10 @@ class Board:
     geometry: Any = None
     extra: dict = field(default_factory=dict)
 
+    @property
+    def micro_members(self) -> list[dict]:
+        return [m for m in self.members if m["micro"]]
+
 
 def board_get(code: str) -> Board:
     """The public board of a grid: who serves it and how to reach them (phones masked)."""
@@ -189,6 +193,7 @@ def board_get(code: str) -> Board:
     members = [
         {
             "name": m.user.display_name,
+            "micro": m.worker_type == "micro",
             "phone": mask_phone(m.user.phone),
             "worker_type": m.worker_type,
             "worker_type_label": str(m.get_worker_type_display()),

@@ -83,3 +83,13 @@ def km(metres) -> str:
         return f"{float(metres or 0) / 1000:.2f}"
     except (TypeError, ValueError):
         return "0.00"
+
+
+@register.filter
+def hm(seconds) -> str:
+    """A duration as h:mm for big figures (1:05)."""
+    try:
+        s = int(seconds or 0)
+    except (TypeError, ValueError):
+        return ""
+    return f"{s // 3600}:{s % 3600 // 60:02d}"

@@ -107,6 +107,11 @@ def start_patrol(client):
 def _clean_cache():
     from django.core.cache import cache
 
+    from civicgrid.field import tracks
+
+    # User ids restart in every test database: never carry a worker's grids across tests.
     cache.clear()
+    tracks._own_cache.clear()
     yield
     cache.clear()
+    tracks._own_cache.clear()

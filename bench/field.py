@@ -1,0 +1,434 @@
+"""Track points: ingest through the field API next to raw bulk loading, and worker-day replay.
+
+Everything happens on the configured database, in a territory of its own (code range 1496…,
+no real prefecture) with bench users ``bench_fw_*``; all of it is deleted afterwards.
+
+- **ingest**: phones (one bench worker each, with its own API token, one active patrol) upload
+  batches of 100 points round-robin through ``POST /api/field/patrols/<uuid>/points`` in
+  process (Django's test client: URL routing, middleware, token auth, JSON parsing, the per-point
+  checks, the row lock, the insert and the patrol totals), next to loading the same number of
+  points into the same table raw — ``COPY … FROM STDIN`` on PostgreSQL, ``executemany`` of one
+  ``INSERT`` on SQLite (labelled as such).
+- **replay**: one worker-day among 10,000,000 stored points (small: 1,000,000) generated with
+  COPY/executemany — ``selectors.worker_day_track`` (scope check, the day's patrols, their
+  points from the (patrol, recorded_at) index) — next to the same query with the index switched
+  off (PostgreSQL planner settings; SQLite ``NOT INDEXED``), which is what the index buys.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import random
+import statistics
+import time
+import uuid
+
+import numpy as np
+from django.db import connection, transaction
+
+from bench._util import measure, percentile
+
+PREFIX = "1496"
+CITY, COUNTY, TOWN, COMMUNITY = "149600000000", "149601000000", "149601001000", "149601001001"
+GRID = "149601001001001"
+BOX = (112.50, 38.00, 112.54, 38.03)  # lng0, lat0, lng1, lat1: ~3.5 km × 3.3 km
+SIZES = {
+    # phones, points per phone (ingest); workers, days (replay set, 960 points a day)
+    "small": {"phones": 20, "per_phone": 1000, "workers": 105, "days": 10},
+    "full": {"phones": 50, "per_phone": 2000, "workers": 1042, "days": 10},
+}
+PER_DAY = 960  # a point every 30 s for 8 hours
+BATCH = 100
+REPLAY_SAMPLES = 30
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+# --- set-up and clean-up ---------------------------------------------------------------------
+
+
+def setup(n_users: int):
+    from shapely.geometry import box
+
+    from civicgrid.people.models import GridMember, Role, RoleAssignment, User
+    from civicgrid.territory.models import Area, Grid
+    from civicgrid.territory.spatial import bump_territory_version
+
+    with transaction.atomic():
+        parent = None
+        for code, level, name in (
+            (CITY, 1, "基准市"),
+            (COUNTY, 2, "基准区"),
+            (TOWN, 3, "基准街道"),
+            (COMMUNITY, 4, "基准社区"),
+        ):
+            parent = Area.objects.create(code=code, level=level, name=name, parent=parent)
+        grid = Grid(code=GRID, name="基准网格", area=parent, households=400)
+        grid.set_geometry(box(*BOX))
+        grid.save()
+        bump_territory_version()
+        User.objects.bulk_create(
+            [
+                User(username=f"bench_fw_{i:05d}", full_name=f"基准网格员{i}", password="!")
+                for i in range(n_users)
+            ],
+            batch_size=2000,
+        )
+        users = list(User.objects.filter(username__startswith="bench_fw_").order_by("username"))
+        GridMember.objects.bulk_create(
+            [GridMember(grid=grid, user=u, worker_type="full_time") for u in users],
+            batch_size=2000,
+        )
+        RoleAssignment.objects.bulk_create(
+            [RoleAssignment(user=u, role=Role.GRID_WORKER, area=parent) for u in users],
+            batch_size=2000,
+        )
+    return grid, users
+
+
+def cleanup(track_rows_before: int) -> None:
+    from civicgrid.api.models import ApiToken
+    from civicgrid.field.models import CheckIn, Patrol, TrackPoint
+    from civicgrid.people.models import GridMember, RoleAssignment, User
+    from civicgrid.territory.models import Area, Grid
+    from civicgrid.territory.spatial import bump_territory_version
+
+    bench_users = User.objects.filter(username__startswith="bench_fw_")
+    with transaction.atomic():
+        if track_rows_before == 0:
+            # Nothing else was in the table: TRUNCATE instead of deleting millions of rows.
+            with connection.cursor() as cur:
+                if _pg():
+                    cur.execute(f'TRUNCATE "{TrackPoint._meta.db_table}"')
+                else:
+                    cur.execute(f'DELETE FROM "{TrackPoint._meta.db_table}"')
+        else:
+            pids = list(Patrol.objects.filter(worker__in=bench_users).values_list("pk", flat=True))
+            with connection.cursor() as cur:
+                for i in range(0, len(pids), 500):
+                    chunk = pids[i : i + 500]
+                    cur.execute(
+                        f'DELETE FROM "{TrackPoint._meta.db_table}" WHERE patrol_id IN '
+                        f"({','.join(str(p) for p in chunk)})"
+                    )
+        CheckIn.objects.filter(worker__in=bench_users).delete()
+        Patrol.objects.filter(worker__in=bench_users).delete()
+        ApiToken.objects.filter(user__in=bench_users).delete()
+        GridMember.objects.filter(user__in=bench_users).delete()
+        RoleAssignment.objects.filter(user__in=bench_users).delete()
+        bench_users.delete()
+        if Grid.objects.filter(code__startswith=PREFIX).delete()[0]:
+            bump_territory_version()
+        for level in (4, 3, 2, 1):
+            Area.objects.filter(code__startswith=PREFIX, level=level).delete()
+
+
+# --- point generation ------------------------------------------------------------------------
+
+
+def walk(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A walk of ~1 m/s with a fix every 30 s, kept inside the bench box."""
+    x0, y0, x1, y1 = BOX
+    steps = rng.normal(0, 30 / 111_000, size=(n, 2))
+    lat = np.clip(rng.uniform(y0 + 0.005, y1 - 0.005) + np.cumsum(steps[:, 0]), y0, y1)
+    lng = np.clip(rng.uniform(x0 + 0.005, x1 - 0.005) + np.cumsum(steps[:, 1]), x0, x1)
+    return lat, lng
+
+
+def _stamp_text(start: dt.datetime, n: int, step_s: int = 30) -> list[str]:
+    fmt = "%Y-%m-%d %H:%M:%S+00" if _pg() else "%Y-%m-%d %H:%M:%S"
+    return [(start + dt.timedelta(seconds=i * step_s)).strftime(fmt) for i in range(n)]
+
+
+def bulk_load(rows_by_patrol: list[tuple[int, dt.datetime, np.ndarray, np.ndarray]]) -> int:
+    """Load points raw: COPY on PostgreSQL, executemany on SQLite. Returns the row count."""
+    from civicgrid.field.models import TrackPoint
+
+    table = TrackPoint._meta.db_table
+    total = 0
+    with connection.cursor() as cur:
+        if _pg():
+            raw = cur.cursor
+            with raw.copy(
+                f'COPY "{table}" (patrol_id, recorded_at, lat, lng, accuracy) FROM STDIN'
+            ) as copy:
+                buf = io.StringIO()
+                for pid, start, lats, lngs in rows_by_patrol:
+                    stamps = _stamp_text(start, len(lats))
+                    for s, la, ln in zip(stamps, lats.tolist(), lngs.tolist(), strict=True):
+                        buf.write(f"{pid}\t{s}\t{la:.7f}\t{ln:.7f}\t10\n")
+                    total += len(lats)
+                    if buf.tell() > 8_000_000:
+                        copy.write(buf.getvalue())
+                        buf = io.StringIO()
+                copy.write(buf.getvalue())
+        else:
+            sql = (
+                f'INSERT INTO "{table}" (patrol_id, recorded_at, lat, lng, accuracy) '
+                "VALUES (%s, %s, %s, %s, %s)"
+            )
+            batch: list[tuple] = []
+            for pid, start, lats, lngs in rows_by_patrol:
+                stamps = _stamp_text(start, len(lats))
+                batch.extend(
+                    (pid, s, la, ln, 10)
+                    for s, la, ln in zip(stamps, lats.tolist(), lngs.tolist(), strict=True)
+                )
+                total += len(lats)
+                if len(batch) >= 200_000:
+                    cur.executemany(sql, batch)
+                    batch = []
+            if batch:
+                cur.executemany(sql, batch)
+    return total
+
+
+def make_patrols(users, starts: list[dt.datetime], ended: bool = True) -> list:
+    from civicgrid.field.models import Patrol, PatrolState
+
+    objs = [
+        Patrol(
+            uuid=uuid.uuid4(),
+            worker=u,
+            scope_code=GRID,
+            state=PatrolState.ENDED if ended else PatrolState.ACTIVE,
+            started_at=s - dt.timedelta(minutes=1),
+            ended_at=s + dt.timedelta(hours=8, minutes=1) if ended else None,
+        )
+        for u, s in zip(users, starts, strict=True)
+    ]
+    from civicgrid.field.models import Patrol as P
+
+    P.objects.bulk_create(objs, batch_size=5000)
+    return objs
+
+
+# --- measures --------------------------------------------------------------------------------
+
+
+def bench_ingest(users, size: dict, rng: np.random.Generator) -> list[dict]:
+    from django.test import Client
+    from django.utils import timezone
+
+    from civicgrid.api.models import ApiToken
+
+    phones, per = size["phones"], size["per_phone"]
+    now = timezone.now().replace(microsecond=0)
+    start = now - dt.timedelta(seconds=per * 30 + 600)
+    client = Client(HTTP_HOST="127.0.0.1")
+    sessions = []
+    for u in users[:phones]:
+        _t, token = ApiToken.issue(user=u, name="bench")
+        auth = {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+        key = str(uuid.uuid4())
+        r = client.post(
+            "/api/field/patrols",
+            {"uuid": key, "started_at": int(start.timestamp() * 1000)},
+            content_type="application/json",
+            **auth,
+        )
+        assert r.status_code == 201, r.content
+        lat, lng = walk(rng, per)
+        t0 = int(start.timestamp() * 1000) + 30_000
+        pts = [
+            {"t": t0 + i * 30_000, "lat": round(la, 7), "lng": round(ln, 7), "acc": 8}
+            for i, (la, ln) in enumerate(zip(lat.tolist(), lng.tolist(), strict=True))
+        ]
+        sessions.append((key, auth, pts))
+    bodies = []
+    for b in range(0, per, BATCH):
+        for key, auth, pts in sessions:
+            bodies.append(
+                (f"/api/field/patrols/{key}/points", auth, {"points": pts[b : b + BATCH]})
+            )
+    import json
+
+    encoded = [(url, auth, json.dumps(body)) for url, auth, body in bodies]
+    accepted = 0
+    t = time.perf_counter()
+    for url, auth, body in encoded:
+        r = client.post(url, body, content_type="application/json", **auth)
+        accepted += r.json()["accepted"]
+    api_s = time.perf_counter() - t
+    total = phones * per
+    assert accepted == total, (accepted, total)
+
+    # Raw load of the same number of points into the same table, for other patrols.
+    base_starts = [start] * phones
+    patrols = make_patrols(users[:phones], base_starts)
+    rows = []
+    for p in patrols:
+        lat, lng = walk(rng, per)
+        rows.append((p.pk, start, lat, lng))
+    t = time.perf_counter()
+    with transaction.atomic():
+        loaded = bulk_load(rows)
+    raw_s = time.perf_counter() - t
+    assert loaded == total
+    api_rate, raw_rate = total / api_s, total / raw_s
+    baseline = "COPY FROM STDIN" if _pg() else "sqlite executemany INSERT (no COPY on SQLite)"
+    return [
+        measure(
+            "field.ingest_api_points_per_s",
+            api_rate,
+            "points/s",
+            baseline=f"raw {baseline} into the same table",
+            baseline_value=raw_rate,
+            target=">= 5000 points/s",
+            ok=api_rate >= 5000,
+            points=total,
+            batch=BATCH,
+            phones=phones,
+            ms_per_batch=round(api_s / len(encoded) * 1000, 2),
+        )
+    ]
+
+
+def bench_replay(users, size: dict, rng: np.random.Generator) -> list[dict]:
+    from django.test import Client
+    from django.utils import timezone
+
+    from civicgrid.api.models import ApiToken
+    from civicgrid.field import selectors
+    from civicgrid.field.models import TrackPoint
+
+    workers, days = size["workers"], size["days"]
+    users = users[:workers]
+    today = timezone.localdate()
+    first_day = today - dt.timedelta(days=days + 1)
+    day_starts = [
+        timezone.make_aware(dt.datetime.combine(first_day + dt.timedelta(days=d), dt.time(8, 0)))
+        for d in range(days)
+    ]
+    t = time.perf_counter()
+    n_points = 0
+    for d_start in day_starts:
+        with transaction.atomic():
+            patrols = make_patrols(users, [d_start] * len(users))
+            rows = []
+            for p in patrols:
+                lat, lng = walk(rng, PER_DAY)
+                rows.append((p.pk, d_start.astimezone(dt.UTC), lat, lng))
+            n_points += bulk_load(rows)
+    gen_s = time.perf_counter() - t
+    if _pg():
+        with connection.cursor() as cur:
+            cur.execute(f'ANALYZE "{TrackPoint._meta.db_table}"')
+            cur.execute('ANALYZE "field_patrol"')
+    stored = TrackPoint.objects.count()
+
+    picks = [
+        (random.Random(i).choice(users), first_day + dt.timedelta(days=i % days))
+        for i in range(REPLAY_SAMPLES)
+    ]
+    times, counts = [], []
+    for user, day in picks:
+        t = time.perf_counter()
+        pts = selectors.worker_day_track(user, user.pk, day)
+        times.append((time.perf_counter() - t) * 1000)
+        counts.append(len(pts))
+    assert all(c == PER_DAY for c in counts), counts[:5]
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    api_times = []
+    for user, day in picks[:10]:
+        _t, token = ApiToken.issue(user=user, name="bench-replay")
+        t = time.perf_counter()
+        r = client.get(
+            f"/api/field/workers/{user.pk}/track?date={day.isoformat()}",
+            HTTP_AUTHORIZATION=f"Bearer {token}",
+        )
+        api_times.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200 and len(r.json()["points"]) == PER_DAY
+
+    # Baseline: the same point query with the (patrol, recorded_at) index unusable.
+    base_times = []
+    table = TrackPoint._meta.db_table
+    for user, day in picks[:3]:
+        start = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        end = start + dt.timedelta(days=1)
+        pids = list(
+            user.patrols.filter(started_at__lt=end, ended_at__gte=start).values_list(
+                "pk", flat=True
+            )
+        )
+        ids = ",".join(str(p) for p in pids)
+        t = time.perf_counter()
+        with transaction.atomic(), connection.cursor() as cur:
+            if _pg():
+                cur.execute("SET LOCAL enable_indexscan = off")
+                cur.execute("SET LOCAL enable_bitmapscan = off")
+                cur.execute("SET LOCAL enable_indexonlyscan = off")
+                cur.execute(
+                    f'SELECT patrol_id, recorded_at, lat, lng FROM "{table}" '
+                    f"WHERE patrol_id IN ({ids}) AND recorded_at >= %s AND recorded_at < %s "
+                    "ORDER BY recorded_at",
+                    [start, end],
+                )
+            else:
+                cur.execute(
+                    f'SELECT patrol_id, recorded_at, lat, lng FROM "{table}" NOT INDEXED '
+                    f"WHERE patrol_id IN ({ids}) AND recorded_at >= %s AND recorded_at < %s "
+                    "ORDER BY recorded_at",
+                    [
+                        start.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                        end.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                    ],
+                )
+            n = len(cur.fetchall())
+        base_times.append((time.perf_counter() - t) * 1000)
+        assert n == PER_DAY, n
+    p50, p95 = statistics.median(times), percentile(times, 95)
+    return [
+        measure(
+            "field.replay_worker_day_ms",
+            p50,
+            "ms",
+            baseline="same query without the (patrol, recorded_at) index (forced scan)",
+            baseline_value=statistics.median(base_times),
+            target="< 100 ms",
+            ok=p95 < 100,
+            p95_ms=round(p95, 2),
+            stored_points=stored,
+            points_per_day=PER_DAY,
+            samples=len(times),
+        ),
+        measure(
+            "field.replay_worker_day_api_ms",
+            statistics.median(api_times),
+            "ms",
+            baseline="the selector alone",
+            baseline_value=p50,
+            target="< 100 ms",
+            ok=percentile(api_times, 95) < 100,
+            p95_ms=round(percentile(api_times, 95), 2),
+        ),
+        measure(
+            "field.generate_points_per_s",
+            n_points / gen_s,
+            "points/s",
+            note="COPY (PostgreSQL) / executemany (SQLite) of the replay set, with patrols",
+            points=n_points,
+            seconds=round(gen_s, 1),
+        ),
+    ]
+
+
+def run(scale: str) -> list[dict]:
+    from civicgrid.field.models import TrackPoint
+
+    size = SIZES.get(scale, SIZES["full"])
+    rng = np.random.default_rng(20260)
+    before = TrackPoint.objects.count()
+    cleanup(before)  # leftovers of an interrupted run
+    before = TrackPoint.objects.count()
+    try:
+        _grid, users = setup(max(size["phones"], size["workers"]))
+        out = bench_ingest(users, size, rng)
+        out += bench_replay(users, size, rng)
+    finally:
+        cleanup(before)
+    return out
