@@ -27,7 +27,7 @@ from civicgrid.core.errors import DomainError
 from .actions import doers_of, operators_of
 from .adapters import notify
 from .engine import SYSTEM, case_act
-from .models import OPEN_STATES, Case, SlaState
+from .models import OPEN_STATES, Case, SlaState, State
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -40,7 +40,7 @@ def sweep_interval() -> int:
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     """Flag warnings and overdue cases up to ``now``; returns counts."""
     now = now or timezone.now()
-    counts = {"overdue": 0, "warning": 0, "skipped": 0}
+    counts = {"overdue": 0, "warning": 0, "skipped": 0, "review": 0}
     failed: set[int] = set()
     while True:
         batch = list(
@@ -104,6 +104,22 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 % {"due": timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M")},
                 case=case,
             )
+    # 挂账复核: a suspended case whose review date has come shows yellow until someone acts.
+    today = timezone.localdate(now)
+    for case in Case.objects.filter(
+        state=State.SUSPENDED, suspended_review_date__lte=today, sla_state=SlaState.NORMAL
+    ).select_related("category")[:BATCH]:
+        done = Case.objects.filter(pk=case.pk, sla_state=SlaState.NORMAL, state=State.SUSPENDED)
+        if not done.update(sla_state=SlaState.WARNING):
+            continue
+        counts["review"] += 1
+        notify(
+            users=operators_of(case.owner_id),
+            kind="suspension_review",
+            title=f"[{case.tracking_code}] "
+            + _("Suspended case due for review on %(d)s") % {"d": case.suspended_review_date},
+            case=case,
+        )
     return counts
 
 

@@ -105,7 +105,7 @@ def test_sweep_warns_at_80_percent_then_supervises_once_when_overdue(world, cats
     with time_machine.travel(at(2025, 3, 4, 10, 0), tick=False):
         assert sla_sweep()["warning"] == 0
     with time_machine.travel(at(2025, 3, 4, 10, 40), tick=False):
-        assert sla_sweep() == {"overdue": 0, "warning": 1, "skipped": 0}
+        assert sla_sweep() == {"overdue": 0, "warning": 1, "skipped": 0, "review": 0}
     case.refresh_from_db()
     assert case.sla_state == SlaState.WARNING
     with time_machine.travel(at(2025, 3, 4, 11, 1), tick=False):
@@ -201,3 +201,19 @@ def test_schedule_next_queues_one_chain_on_the_database_backend(db):
     assert schedule_next() is False
     rows = DBTaskResult.objects.filter(task_path=sla_sweep_task.module_path)
     assert rows.count() == 1 and rows.get().status == "READY"
+
+
+def test_suspended_case_turns_yellow_on_its_review_date(world, cats, cal2025):
+    with time_machine.travel(at(2025, 3, 3, 9, 0), tick=False):
+        case = drive(world, cats, State.SUSPENDED)  # review date 30 days later
+    with time_machine.travel(at(2025, 3, 20, 9, 0), tick=False):
+        assert sla_sweep()["review"] == 0
+    with time_machine.travel(at(2025, 4, 3, 9, 0), tick=False):
+        assert sla_sweep()["review"] == 1
+        assert sla_sweep()["review"] == 0
+    case.refresh_from_db()
+    assert case.sla_state == SlaState.WARNING
+    with time_machine.travel(at(2025, 4, 3, 10, 0), tick=False):
+        services.case_resume(case=case, actor=world.operator_a)
+    case.refresh_from_db()
+    assert case.state == State.IN_PROGRESS and case.sla_due_at is not None
