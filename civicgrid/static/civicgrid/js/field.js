@@ -380,6 +380,7 @@
   CG.updateBadge = updateBadge;
 
   // --- outbox page ---------------------------------------------------------------------------
+  var CAMERA = '<svg class="i" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"><path d="M23 19a2 2 0 0 1-2 2H3a2 2 0 0 1-2-2V8a2 2 0 0 1 2-2h4l2-3h6l2 3h4a2 2 0 0 1 2 2z"/><circle cx="12" cy="13" r="4"/></svg>';
   CG.renderOutbox = function (box, sentBox) {
     return Promise.all([CG.outbox.list(), CG.points.count(), CG.kv.get("sent", [])]).then(function (r) {
       var items = r[0], pts = r[1], sent = r[2];
@@ -391,7 +392,7 @@
           (failed ? '<span class="tag danger">' + CG.esc(T.failed) + "</span>" : '<span class="tag warn">' + CG.esc(T.waiting) + "</span>") +
           "</div>" + (it.summary ? '<div class="d">' + CG.esc(it.summary) + "</div>" : "") +
           '<div class="meta"><span>' + CG.fmtTime(it.created) + "</span>" +
-          ((it.files || []).length ? "<span>📷 " + it.files.length + "</span>" : "") +
+          ((it.files || []).length ? "<span>" + CAMERA + " " + it.files.length + "</span>" : "") +
           (failed ? '<span style="color:var(--danger)">' + CG.esc(it.error) + "</span>" : "") + "</div>" +
           (failed ? '<div class="m-btns" style="margin-top:8px"><button class="m-btn sm ghost js-retry">' + CG.esc(T.retry) +
             '</button><button class="m-btn sm line js-discard">' + CG.esc(T.discard) + "</button></div>" : "") +
@@ -416,7 +417,7 @@
             '<div class="meta"><span>' + CG.fmtTime(s.at) + "</span>" +
             (d.tracking_code ? (link ? '<a href="' + link + '">' + CG.esc(d.tracking_code) + "</a>" : "<span>" + CG.esc(d.tracking_code) + "</span>") : "") +
             (d.state_label ? "<span>" + CG.esc(d.state_label) + "</span>" : "") + "</div></div></li>";
-        }).join("");
+        }).join("") || '<li class="m-empty">' + CG.esc(T.noneSent || "") + "</li>";
       }
     });
   };
