@@ -47,6 +47,22 @@ COUNT_CAP = 10_000  # counts stop here: "10,000+" is as useful to a seat operato
 PAGE_SIZE = 50
 MAP_LIMIT = 3000
 
+# --- visibility ----------------------------------------------------------------------------------
+
+
+def visible_q(user) -> Q:
+    """``visible_q(user)``, built once per user object (it reads role assignments)."""
+    cached = user.__dict__.get("_console_visible_q")
+    if cached is None:
+        cached = case_visible_q(user)
+        user.__dict__["_console_visible_q"] = cached
+    return cached
+
+
+# Boundaries are kilobytes each and no list shows them.
+NO_SHAPES = ("grid__boundary", "area__boundary")
+
+
 # --- queues -----------------------------------------------------------------------------------
 
 
@@ -232,11 +248,13 @@ def operator_base_q(user, scope: str = "all") -> Q:
 
 def handler_base_q(user) -> Q:
     """Cases dispatched to my departments within each assignment's area, or to me."""
+    from civicgrid.territory.codes import area_prefix
+
     q = Q(worker_id=user.pk)
-    for ra in RoleAssignment.objects.filter(
+    for dept_id, code in RoleAssignment.objects.filter(
         user=user, role=Role.HANDLER, department__isnull=False
-    ).select_related("area"):
-        q |= Q(department_id=ra.department_id, scope_code__startswith=ra.area.prefix)
+    ).values_list("department_id", "area__code"):
+        q |= Q(department_id=dept_id, scope_code__startswith=area_prefix(code))
     return q
 
 
@@ -286,7 +304,7 @@ def bounded_count(qs: QuerySet, cap: int = COUNT_CAP) -> int:
 def queue_counts(user, kind: str, *, scope: str = "all", now=None) -> dict[str, int]:
     """Live counts of one role's queues, each bounded by ``COUNT_CAP``."""
     now = now or timezone.now()
-    base = Case.objects.filter(case_visible_q(user)).filter(base_q(user, kind, scope))
+    base = Case.objects.filter(visible_q(user)).filter(base_q(user, kind, scope))
     return {q.key: bounded_count(base.filter(queue_q(q.key, now, user))) for q in QUEUES[kind]}
 
 
@@ -294,10 +312,11 @@ def queue_cases(user, kind: str, key: str, *, scope: str = "all", limit: int = 1
     """The first cases of a queue, most urgent first (running deadline, then age)."""
     now = now or timezone.now()
     qs = (
-        Case.objects.filter(case_visible_q(user))
+        Case.objects.filter(visible_q(user))
         .filter(base_q(user, kind, scope))
         .filter(queue_q(key, now, user))
         .select_related("category", "grid", "area", "department", "worker")
+        .defer(*NO_SHAPES)
         .order_by(F("sla_due_at").asc(nulls_last=True), "-id")
     )
     return list(qs[:limit])
@@ -316,9 +335,9 @@ def leader_areas(user) -> list[Area]:
         return list(Area.objects.filter(parent__isnull=True).order_by("code"))
     areas = [
         ra.area
-        for ra in RoleAssignment.objects.filter(
-            user=user, role__in=[Role.LEADER, Role.ADMIN]
-        ).select_related("area")
+        for ra in RoleAssignment.objects.filter(user=user, role__in=[Role.LEADER, Role.ADMIN])
+        .select_related("area")
+        .defer("area__boundary")
     ]
     # Keep the outermost areas only: a leader of a city needs no second row for its district.
     areas.sort(key=lambda a: len(a.prefix))
@@ -343,7 +362,7 @@ def leader_overview(user, area: Area, *, now=None) -> dict:
     from civicgrid.territory.codes import PREFIX_LEN
 
     now = now or timezone.now()
-    inside = Case.objects.filter(case_visible_q(user), scope_code__startswith=area.prefix)
+    inside = Case.objects.filter(visible_q(user), scope_code__startswith=area.prefix)
     open_qs = inside.filter(state__in=OPEN_STATES)
     child_level = area.level + 1
     children = list(Area.objects.filter(parent=area).order_by("code"))
@@ -586,9 +605,15 @@ def case_filter_qs(user, f: dict, *, now=None) -> QuerySet[Case]:
 
 def case_page(user, f: dict, *, after=None, before=None, limit: int = PAGE_SIZE) -> KeysetPage:
     sort = SORTS.get(f.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
-    qs = case_filter_qs(user, f).select_related("category", "grid", "area", "department", "worker")
-    page = keyset_page(qs, sort, after=after, before=before, limit=limit)
-    page.extra["total"] = bounded_count(case_filter_qs(user, f))
+    qs = case_filter_qs(user, f)
+    page = keyset_page(
+        qs.select_related("category", "grid", "area", "department", "worker").defer(*NO_SHAPES),
+        sort,
+        after=after,
+        before=before,
+        limit=limit,
+    )
+    page.extra["total"] = bounded_count(qs)
     return page
 
 
@@ -697,6 +722,7 @@ def department_choices_for_case(case: Case) -> list[Department]:
     depts = (
         Department.objects.filter(is_active=True)
         .select_related("area")
+        .defer("area__boundary")
         .order_by("area__code", "code")
     )
     return [d for d in depts if case.scope_code.startswith(d.area.prefix)]
@@ -708,6 +734,7 @@ def department_choices_for(user) -> list[Department]:
     depts = list(
         Department.objects.filter(is_active=True)
         .select_related("area")
+        .defer("area__boundary")
         .order_by("area__code", "code")
     )
     if prefixes is None:
@@ -730,7 +757,11 @@ def worker_choices_for_case(case: Case) -> list[GridMember]:
 
 
 def area_choices(user, max_level: int = 3) -> list[Area]:
-    return list(Area.objects.filter(scope_q(user), level__lte=max_level).order_by("code")[:500])
+    return list(
+        Area.objects.filter(scope_q(user), level__lte=max_level)
+        .only("code", "name", "level")
+        .order_by("code")[:500]
+    )
 
 
 # --- supervision -----------------------------------------------------------------------------
@@ -751,8 +782,10 @@ def prefixed(q: Q, prefix: str) -> Q:
 
 
 def supervision_qs(user, f: dict) -> QuerySet[Supervision]:
-    qs = Supervision.objects.filter(prefixed(case_visible_q(user), "case__")).select_related(
-        "case", "case__category", "case__grid", "department", "by"
+    qs = (
+        Supervision.objects.filter(prefixed(visible_q(user), "case__"))
+        .select_related("case", "case__category", "case__grid", "department", "by")
+        .defer("case__grid__boundary")
     )
     status = f.get("status")
     if status == "open":
@@ -807,7 +840,7 @@ def worker_qs(user, f: dict) -> QuerySet[User]:
 def recent_activity(user, *, limit: int = 8) -> list[CaseAction]:
     """The latest actions on cases the user may see (newest first)."""
     return list(
-        CaseAction.objects.filter(prefixed(case_visible_q(user), "case__"))
+        CaseAction.objects.filter(prefixed(visible_q(user), "case__"))
         .select_related("case", "case__category", "actor")
         .order_by("-id")[:limit]
     )
@@ -817,7 +850,7 @@ def today_figures(user, base: Q, *, now=None) -> dict[str, int]:
     """Received, accepted and closed since midnight within ``base`` (bounded counts)."""
     now = now or timezone.now()
     start = day_start(now)
-    qs = Case.objects.filter(case_visible_q(user)).filter(base)
+    qs = Case.objects.filter(visible_q(user)).filter(base)
     return {
         "received": bounded_count(qs.filter(reported_at__gte=start)),
         "filed": bounded_count(qs.filter(filed_at__gte=start)),
@@ -829,7 +862,7 @@ def open_by_category(user, area: Area, *, limit: int = 8) -> list[dict]:
     """Open cases of an area per category class, largest first."""
     rows = (
         Case.objects.filter(
-            case_visible_q(user), scope_code__startswith=area.prefix, state__in=OPEN_STATES
+            visible_q(user), scope_code__startswith=area.prefix, state__in=OPEN_STATES
         )
         .annotate(cls=Substr("category__code", 1, 2))
         .values("cls")
@@ -849,7 +882,7 @@ def open_by_category(user, area: Area, *, limit: int = 8) -> list[dict]:
 def recent_supervisions(user, area: Area, *, limit: int = 6) -> list[Supervision]:
     return list(
         Supervision.objects.filter(
-            prefixed(case_visible_q(user), "case__"), case__scope_code__startswith=area.prefix
+            prefixed(visible_q(user), "case__"), case__scope_code__startswith=area.prefix
         )
         .select_related("case", "case__category", "by")
         .order_by("-id")[:limit]

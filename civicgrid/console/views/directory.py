@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import OPEN_STATES, Case, SupervisionKind
-from civicgrid.cases.selectors import case_visible_q
 from civicgrid.core.errors import DomainError
 from civicgrid.people.models import GridAdviser, GridMember, WorkerType
 from civicgrid.people.scoping import scope_q
@@ -67,7 +66,7 @@ def grid_list(request):
     text = (g.get("q") or "").strip()[:50]
     kind = clean_choice(g.get("kind"), Grid.Kind.values)
     area = (g.get("area") or "").strip()[:12]
-    qs = grid_list_for(request.user, q=text, kind=kind)
+    qs = grid_list_for(request.user, q=text, kind=kind).defer("boundary", "area__boundary")
     if area.isdigit():
         qs = qs.filter(code__startswith=area_prefix(area))
     page = Paginator(qs, 30).get_page(g.get("page"))
@@ -111,7 +110,7 @@ def grid_detail(request, code: str):
     )
     advisers = list(GridAdviser.objects.filter(grid=grid).order_by("kind", "name"))
     micro = list(MicroGrid.objects.filter(grid=grid).order_by("code"))
-    cases = Case.objects.filter(case_visible_q(request.user), scope_code__startswith=grid.code)
+    cases = Case.objects.filter(queries.visible_q(request.user), scope_code__startswith=grid.code)
     now = timezone.now()
     stats = {
         "open": queries.bounded_count(cases.filter(state__in=OPEN_STATES)),
@@ -179,6 +178,7 @@ def worker_list(request):
         GridMember.objects.filter(scope_q(request.user, "grid__code"))
         .filter(user_id__in=[u.pk for u in page])
         .select_related("grid", "grid__area")
+        .defer("grid__boundary", "grid__area__boundary")
         .order_by("grid__code")
     ):
         memberships.setdefault(m.user_id, []).append(m)
