@@ -80,7 +80,9 @@ class _Pt:
 
 
 def to_ms(when: dt.datetime) -> int:
-    return (when - EPOCH) // dt.timedelta(milliseconds=1)
+    # timestamp() is exact to the microsecond for aware datetimes and much cheaper than
+    # timedelta arithmetic, which matters when a replay converts a few thousand rows.
+    return round(when.timestamp() * 1000)
 
 
 def from_ms(ms: int) -> dt.datetime:

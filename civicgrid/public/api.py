@@ -14,7 +14,7 @@ from shapely.geometry import mapping
 from civicgrid.cases.engine import state_label
 from civicgrid.core.errors import DomainError
 from civicgrid.territory import spatial
-from civicgrid.territory.models import Grid
+from civicgrid.territory.models import Area, Grid
 
 from . import selectors, services
 from .views import client_ip
@@ -177,6 +177,30 @@ def grids_in_box(request: HttpRequest, bbox: str):
     features = []
     for code, name, wkb in rows:
         geom = shapely.from_wkb(bytes(wkb)).simplify(0.00002, preserve_topology=True)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": code, "name": name},
+                "geometry": mapping(geom),
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+@router.get("/areas", auth=None, summary="Outlines of the districts and streets (the report map)")
+def area_outlines(request: HttpRequest, level: int = 3):
+    """Simplified outlines of every area of ``level`` (2 districts, 3 streets/townships)."""
+    if level not in (2, 3):
+        raise DomainError("invalid", _("level must be 2 or 3."), field="level")
+    rows = (
+        Area.objects.filter(level=level)
+        .exclude(boundary=None)
+        .order_by("code")
+        .values_list("code", "name", "boundary")[:2000]
+    )
+    features = []
+    for code, name, wkb in rows:
+        geom = shapely.from_wkb(bytes(wkb)).simplify(0.0002, preserve_topology=True)
         features.append(
             {
                 "type": "Feature",

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
@@ -178,7 +179,9 @@ def test_replay_track_in_gcj02_for_chinese_tile_maps(client, world):
         assert b[1:3] == pytest.approx(list(wgs84_to_gcj02(a[1], a[2])), abs=1e-9)
 
 
+@time_machine.travel(dt.datetime(2026, 6, 15, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=8))))
 def test_worker_day_track_and_per_grid_summary(client, world, field):
+    # Noon: the patrols of half an hour ago are on today's local date.
     uploaded_patrol(client, world.worker_a1, n=20)
     uploaded_patrol(client, field.worker_a2, n=12, at=A2)
     client.force_login(world.operator_a)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import uuid
 
 import pytest
+import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
@@ -16,6 +18,10 @@ from civicgrid.people.models import GridAdviser
 from civicgrid.public.services import IP_LIMITS, PHONE_LIMITS
 
 pytestmark = pytest.mark.django_db
+# Rate limits count in fixed windows: freeze the clock so a window never turns mid-test.
+FROZEN = time_machine.travel(
+    dt.datetime(2026, 6, 15, 10, 1, tzinfo=dt.timezone(dt.timedelta(hours=8))), tick=False
+)
 
 
 def form(cats, **extra):
@@ -79,6 +85,7 @@ def test_report_form_preset_to_a_grid_uses_a_point_inside_it(client, world, cats
     assert Case.objects.get().grid == world.grid_a2
 
 
+@FROZEN
 def test_rate_limit_per_ip_with_a_clear_chinese_message(client, world, cats):
     _window, allowed = IP_LIMITS[0]
     for i in range(allowed):
@@ -94,6 +101,7 @@ def test_rate_limit_per_ip_with_a_clear_chinese_message(client, world, cats):
     assert r.status_code == 302
 
 
+@FROZEN
 def test_rate_limit_per_phone_across_networks(client, world, cats):
     _window, allowed = PHONE_LIMITS[0]
     for i in range(allowed):
@@ -105,6 +113,7 @@ def test_rate_limit_per_phone_across_networks(client, world, cats):
     assert Case.objects.count() == allowed
 
 
+@FROZEN
 def test_retries_and_refused_forms_do_not_count_against_the_limit(client, world, cats):
     _window, allowed = IP_LIMITS[0]
     data = form(cats)
@@ -118,6 +127,7 @@ def test_retries_and_refused_forms_do_not_count_against_the_limit(client, world,
     assert Case.objects.count() == allowed
 
 
+@FROZEN
 def test_public_api_report_is_anonymous_and_rate_limited(client, world, cats):
     client.force_login(world.citizen)  # a session cookie is ignored by the CSRF-free API
     r = client.post("/api/public/reports", form(cats))

@@ -44,6 +44,17 @@
   }
   map.on("moveend", loadOutlines);
   loadOutlines();
+  // Streets and townships as the base map when there are no tiles and the view is wide.
+  fetch("/api/public/areas?level=3").then(function (r) { return r.ok ? r.json() : null; }).then(function (fc) {
+    if (!fc) return;
+    L.geoJSON(fc, {
+      interactive: false,
+      style: { color: "#6b8fc7", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.55 },
+      onEachFeature: function (f, l) {
+        l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-label" });
+      }
+    }).addTo(map).bringToBack();
+  }).catch(function () {});
 
   function setPoint(lat, lng, crs, label) {
     $("lat").value = lat.toFixed(7); $("lng").value = lng.toFixed(7); $("crs").value = crs || "wgs84";
