@@ -32,11 +32,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import (
     Case as When_,
 )
@@ -44,6 +45,8 @@ from django.db.models import (
     CharField,
     Count,
     F,
+    IntegerField,
+    Min,
     OuterRef,
     Q,
     QuerySet,
@@ -274,6 +277,28 @@ def compute(
     base = Case.objects.filter(case_q(user, filters) & department_q(filters))
     g = group.case if group else None
     out: dict[Any, Counts] = {}
+    with _read_session():
+        _compute(out, user, filters, base, s, t, now, group, g, durations, dispatch, supervisions)
+    if group is None:
+        out.setdefault(None, Counts())
+    return out
+
+
+@contextmanager
+def _read_session():
+    """PostgreSQL: no JIT for these statements. They are big enough to cross the JIT cost
+    threshold but run in tenths of a second, so compiling them costs more than it saves."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+        yield
+
+
+def _compute(out, user, filters, base, s, t, now, group, g, durations, dispatch, supervisions):
+    """The queries of ``compute``, adding their counts to ``out``."""
 
     def put(rows: dict[Any, dict]) -> None:
         for key, values in rows.items():
@@ -281,40 +306,9 @@ def compute(
             for k, v in values.items():
                 setattr(counts, k, v if v is not None else getattr(counts, k))
 
-    # 1–3. One pass over the cases reported, filed or closed in [s, T′) (each date column has
-    # its own index; the OR lets the database union the three ranges), counting each cohort.
-    rep = Q(reported_at__gte=s, reported_at__lt=t)
-    fil = Q(filed_at__gte=s, filed_at__lt=t)
-    clo = Q(closed_at__gte=s, closed_at__lt=t)
-    put(
-        _grouped(
-            base.filter(rep | fil | clo),
-            g,
-            {
-                # the reporting cohort, with its current states
-                "received": Count("pk", filter=rep),
-                "rejected": Count("pk", filter=rep & Q(state=State.REJECTED)),
-                "merged": Count("pk", filter=rep & Q(state=State.MERGED)),
-                "handled": Count("pk", filter=rep & Q(state__in=(State.HANDLED, State.CLOSED))),
-                "self_closed": Count("pk", filter=rep & Q(self_closed=True)),
-                # the filing cohort (filed_at is the first acceptance)
-                "filed": Count("pk", filter=fil),
-                "filed_on_time": Count("pk", filter=fil & Q(filed_at__lte=F("response_due"))),
-                "reworked": Count("pk", filter=fil & Q(rework_count__gte=1)),
-                "extended": Count("pk", filter=fil & Q(extension_count__gte=1)),
-                # closed in the period (closed_at is the last, still valid closing: a reopen
-                # clears it)
-                "closed": Count("pk", filter=clo),
-                "closed_on_time": Count(
-                    "pk",
-                    filter=clo & Q(closed_at__lte=Coalesce(F("final_due"), F("response_due"))),
-                ),
-                # satisfaction: the ratings of the cases closed in the period (回访)
-                "ratings": Count("pk", filter=clo & Q(satisfaction__isnull=False)),
-                "satisfied": Count("pk", filter=clo & Q(satisfaction__gte=4)),
-            },
-        )
-    )
+    # 1–3 and 7. The cohorts reported, filed and closed in [s, T′) and the durations of the
+    # closed ones, in one statement.
+    put(_cohorts(base, s, t, g, durations))
     # 4. Open at T′ and past a deadline.
     put(_open_at(base, t, now, g))
     # 5. Dispatches and returns in [s, T′), from the action log; each belongs to the department
@@ -351,16 +345,6 @@ def compute(
                 {"unanswered_supervisions": Count("pk")},
             )
         )
-    # 7. Durations of the cases closed in [s, T′).
-    if durations:
-        closed = base.filter(closed_at__gte=s, closed_at__lt=t, filed_at__isnull=False)
-        for key, stats in duration_stats(closed, g).items():
-            counts = out.setdefault(key, Counts())
-            for k, v in stats.items():
-                setattr(counts, k, v)
-    if group is None:
-        out.setdefault(None, Counts())
-    return out
 
 
 def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[Any, dict]:
@@ -371,6 +355,9 @@ def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[A
     case whose last change is older than T′ is in the same state as then). The state at T′ is
     evaluated once per candidate by grouping on it, and the per-group sums are added up here.
     """
+    earliest = Case.objects.aggregate(m=Min("reported_at"))["m"]
+    if earliest is None or t <= earliest:  # e.g. 同比 before the first case: nothing was open
+        return {}
     late_final = When_(When(final_due__lt=t, then=Value(True)), default=Value(False))
     late_response = When_(When(response_due__lt=t, then=Value(True)), default=Value(False))
     parts = [base.filter(state__in=OPEN_STATES, reported_at__lt=t)]
@@ -399,68 +386,158 @@ def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[A
     return out
 
 
-def duration_stats(closed: QuerySet, group_expr: Any = None) -> dict[Any, dict]:
-    """Mean and p90 (nearest rank) of filed→closed in natural and working hours, per group.
+def _flag(q: Q) -> When_:
+    return When_(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
 
-    One SQL statement: the ORM selects the cases and their two timestamps as epoch seconds, the
-    working-hours table is joined on the integer day of each timestamp, and window functions
-    rank the durations within each group.
+
+COHORT_SUMS = {
+    # the reporting cohort, with its current states
+    "received": '"_rep"',
+    "rejected": '"_rep" * "_rj"',
+    "merged": '"_rep" * "_mg"',
+    "handled": '"_rep" * "_hd"',
+    "self_closed": '"_rep" * "_sc"',
+    # the filing cohort (filed_at is the first acceptance)
+    "filed": '"_fil"',
+    "filed_on_time": '"_fil" * "_fot"',
+    "reworked": '"_fil" * "_rw"',
+    "extended": '"_fil" * "_ex"',
+    # closed in the period (closed_at is the last, still valid closing: a reopen clears it)
+    "closed": '"_clo"',
+    "closed_on_time": '"_clo" * "_cot"',
+    # satisfaction: the ratings of the cases closed in the period (回访)
+    "ratings": '"_clo" * "_rt"',
+    "satisfied": '"_clo" * "_ok"',
+}
+DURATION_KEYS = (
+    "durations",
+    "duration_mean_hours",
+    "duration_mean_work_hours",
+    "duration_p90_hours",
+    "duration_p90_work_hours",
+)
+
+
+def _cohorts(
+    base: QuerySet, s: dt.datetime, t: dt.datetime, group_expr: Any, durations: bool
+) -> dict[Any, dict]:
+    """Cohort counts and filed→closed durations per group, in one SQL statement.
+
+    The cases reported, filed or closed in [s, T′) are read once (each date column has its
+    own index; the OR lets the database union the three ranges) into a materialised set with
+    one 0/1 flag per condition, which is then summed per group. Durations of the closed cases
+    join the working-hours table on the integer day of each timestamp; p90 is the nearest rank
+    ⌈0.9·n⌉ (PostgreSQL's percentile_disc(0.9)): without groups the value at that rank from the
+    top 10 % (a bounded sort), with groups through window functions.
     """
     from .models import WorkDay
 
-    workcalendar.ensure_for_cases()
+    rep = Q(reported_at__gte=s, reported_at__lt=t)
+    fil = Q(filed_at__gte=s, filed_at__lt=t)
+    clo = Q(closed_at__gte=s, closed_at__lt=t)
+    grouped = group_expr is not None
     inner = (
-        closed.annotate(
-            _g=group_expr if group_expr is not None else Value("", output_field=CharField()),
+        base.filter(rep | fil | clo)
+        .annotate(
+            _g=group_expr if grouped else Value("", output_field=CharField()),
+            _rep=_flag(rep),
+            _fil=_flag(fil),
+            _clo=_flag(clo),
+            _rj=_flag(Q(state=State.REJECTED)),
+            _mg=_flag(Q(state=State.MERGED)),
+            _hd=_flag(Q(state__in=(State.HANDLED, State.CLOSED))),
+            _sc=_flag(Q(self_closed=True)),
+            _fot=_flag(Q(filed_at__lte=F("response_due"))),
+            _rw=_flag(Q(rework_count__gte=1)),
+            _ex=_flag(Q(extension_count__gte=1)),
+            _cot=_flag(Q(closed_at__lte=Coalesce(F("final_due"), F("response_due")))),
+            _rt=_flag(Q(satisfaction__isnull=False)),
+            _ok=_flag(Q(satisfaction__gte=4)),
             _c=workcalendar.Epoch("closed_at"),
             _f=workcalendar.Epoch("filed_at"),
         )
-        .values_list("_g", "_c", "_f")
+        .values_list(
+            "_g",
+            "_rep",
+            "_fil",
+            "_clo",
+            "_rj",
+            "_mg",
+            "_hd",
+            "_sc",
+            "_fot",
+            "_rw",
+            "_ex",
+            "_cot",
+            "_rt",
+            "_ok",
+            "_c",
+            "_f",
+        )
         .order_by()
     )
     sql, params = inner.query.sql_with_params()
-    table = connection.ops.quote_name(WorkDay._meta.db_table)
-    w_closed = workcalendar.working_hours_sql('d."_c"', "wc")
-    w_filed = workcalendar.working_hours_sql('d."_f"', "wf")
-    # Nearest-rank p90: the value at rank ceil(0.9·n) (integer arithmetic, no float rounding),
-    # which is PostgreSQL's percentile_disc(0.9); window functions exist on both back ends.
-    # The per-case epochs are materialised once (otherwise both databases inline the
-    # expression into every term of W and parse each timestamp a dozen times).
-    wrapped = f"""
-        WITH d AS MATERIALIZED ({sql}),
-        x AS (
-            SELECT d."_g" AS g,
-                   (d."_c" - d."_f") / 3600.0 AS nat,
-                   {w_closed} - {w_filed} AS wrk
-            FROM d
-            JOIN {table} AS wc ON wc.day = {workcalendar.day_key_sql('d."_c"')}
-            JOIN {table} AS wf ON wf.day = {workcalendar.day_key_sql('d."_f"')}
-        ),
-        r AS (
-            SELECT g, nat, wrk,
-                   ROW_NUMBER() OVER (PARTITION BY g ORDER BY nat) AS rn_n,
-                   ROW_NUMBER() OVER (PARTITION BY g ORDER BY wrk) AS rn_w,
-                   COUNT(*) OVER (PARTITION BY g) AS n
-            FROM x
+    sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in COHORT_SUMS.items())
+    ctes = [f"m AS MATERIALIZED ({sql})", f'a AS (SELECT "_g" AS g, {sums} FROM m GROUP BY "_g")']
+    if not durations:
+        select = "SELECT a.* FROM a"
+    else:
+        workcalendar.ensure_for_cases()
+        table = connection.ops.quote_name(WorkDay._meta.db_table)
+        w_c = workcalendar.working_hours_sql('m."_c"', "wc")
+        w_f = workcalendar.working_hours_sql('m."_f"', "wf")
+        ctes.append(
+            f"""d AS MATERIALIZED (
+                SELECT m."_g" AS g, (m."_c" - m."_f") / 3600.0 AS nat, {w_c} - {w_f} AS wrk
+                FROM m
+                JOIN {table} AS wc ON wc.day = {workcalendar.day_key_sql('m."_c"')}
+                JOIN {table} AS wf ON wf.day = {workcalendar.day_key_sql('m."_f"')}
+                WHERE m."_clo" = 1 AND m."_f" IS NOT NULL
+            )"""
         )
-        SELECT g, COUNT(*), AVG(nat), AVG(wrk),
-               MAX(CASE WHEN rn_n = (9 * n + 9) / 10 THEN nat END),
-               MAX(CASE WHEN rn_w = (9 * n + 9) / 10 THEN wrk END)
-        FROM r
-        GROUP BY g
-    """
+        if grouped:
+            ctes.append(
+                """r AS (
+                    SELECT g, nat, wrk,
+                           ROW_NUMBER() OVER (PARTITION BY g ORDER BY nat) AS rn_n,
+                           ROW_NUMBER() OVER (PARTITION BY g ORDER BY wrk) AS rn_w,
+                           COUNT(*) OVER (PARTITION BY g) AS n
+                    FROM d
+                )"""
+            )
+            ctes.append(
+                """p AS (
+                    SELECT g, COUNT(*) AS dn, AVG(nat) AS mn, AVG(wrk) AS mw,
+                           MAX(CASE WHEN rn_n = (9 * n + 9) / 10 THEN nat END) AS pn,
+                           MAX(CASE WHEN rn_w = (9 * n + 9) / 10 THEN wrk END) AS pw
+                    FROM r GROUP BY g
+                )"""
+            )
+            select = "SELECT a.*, p.dn, p.mn, p.mw, p.pn, p.pw FROM a LEFT JOIN p ON p.g = a.g"
+        else:
+            ctes.append("dn AS (SELECT COUNT(*) AS n FROM d)")
+            top = "LIMIT 1 OFFSET (SELECT n - (9 * n + 9) / 10 FROM dn)"
+            select = f"""SELECT a.*, (SELECT n FROM dn), (SELECT AVG(nat) FROM d),
+                (SELECT AVG(wrk) FROM d),
+                (SELECT nat FROM d ORDER BY nat DESC {top}),
+                (SELECT wrk FROM d ORDER BY wrk DESC {top})
+                FROM a"""
+    statement = "WITH " + ",\n".join(ctes) + "\n" + select
+    names = list(COHORT_SUMS) + (list(DURATION_KEYS) if durations else [])
     out: dict[Any, dict] = {}
     with connection.cursor() as cursor:
-        cursor.execute(wrapped, params)
-        for g, n, mean_nat, mean_wrk, p90_nat, p90_wrk in cursor.fetchall():
-            key = g if group_expr is not None else None
-            out[key] = {
-                "durations": n,
-                "duration_mean_hours": _num(mean_nat),
-                "duration_mean_work_hours": _num(mean_wrk),
-                "duration_p90_hours": _num(p90_nat),
-                "duration_p90_work_hours": _num(p90_wrk),
-            }
+        cursor.execute(statement, params)
+        for row in cursor.fetchall():
+            key = row[0] if grouped else None
+            values = dict(zip(names, row[1:], strict=True))
+            for k in COHORT_SUMS:
+                values[k] = int(values[k] or 0)
+            for k in DURATION_KEYS[1:]:
+                if k in values:
+                    values[k] = _num(values[k])
+            if "durations" in values:
+                values["durations"] = int(values["durations"] or 0)
+            out[key] = values
     return out
 
 
