@@ -129,7 +129,10 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 @_page
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    case = case_get_for(request.user, pk)
+    try:
+        case = case_get_for(request.user, pk)
+    except NotFound:
+        raise Http404 from None
     caps = capacities(request.user, case)
     actions = set(allowed_actions(request.user, case, caps))
     photos = list(Attachment.objects.filter(case=case).order_by("id"))

@@ -285,6 +285,9 @@ def test_public_locate_and_outlines(client, world):
         world.grid_b1.code,
     }
     assert client.get("/api/public/grids?bbox=0,0,10,10").status_code == 400
+    streets = client.get("/api/public/areas?level=3").json()
+    assert {f["properties"]["name"] for f in streets["features"]} == {"甲街道", "乙街道"}
+    assert client.get("/api/public/areas?level=1").status_code == 400
 
 
 def test_report_page_lists_categories(client, world, cats):
