@@ -58,14 +58,24 @@ def field_stats() -> Callable[..., dict[int, dict]] | None:
 
     Contract (docs/analytics.md): ``worker_month_stats(*, user_ids, start, end)`` returns
     ``{user_id: {"patrol_km": float, "patrol_coverage": 0..1, "checkins": int,
-    "base_data_touched": int}}``; missing users or keys show as "no data". The dotted path
-    can be changed with ``CIVICGRID["ASSESSMENT_FIELD_STATS"]``.
+    "base_data_touched": int}}``; missing users or keys show as "no data". Looked up in this
+    order: ``CIVICGRID["ASSESSMENT_FIELD_STATS"]`` (a dotted path), the field app's own
+    ``civicgrid.field.stats.worker_month_stats``, then ``fieldstats`` reading the field app's
+    ``Patrol``/``TrackPoint``/``CheckIn`` models when they exist.
     """
-    path = getattr(settings, "CIVICGRID", {}).get("ASSESSMENT_FIELD_STATS", FIELD_STATS_DEFAULT)
+    path = getattr(settings, "CIVICGRID", {}).get("ASSESSMENT_FIELD_STATS")
+    if path:
+        try:
+            return import_string(path)
+        except ImportError:
+            return None
     try:
-        return import_string(path)
+        return import_string(FIELD_STATS_DEFAULT)
     except ImportError:
-        return None
+        pass
+    from . import fieldstats
+
+    return fieldstats.worker_month_stats if fieldstats.available() else None
 
 
 def _share(num: int, den: int) -> float | None:

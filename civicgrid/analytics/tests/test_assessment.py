@@ -166,3 +166,59 @@ def test_month_parameter_is_validated(client, world):
     client.force_login(world.leader_a)
     r = client.get("/api/analytics/assessment", {"month": "March"})
     assert r.status_code == 400 and r.json()["details"]["field"] == "date"
+
+
+def test_field_models_are_picked_up_when_present(world, march):
+    """With no provider of its own, the field app's patrols, track points and check-ins count."""
+    import uuid
+
+    from django.apps import apps
+
+    from civicgrid.analytics import fieldstats
+    from civicgrid.conftest import X0, Y0
+
+    if not fieldstats.available():
+        pytest.skip("the field app has no Patrol model")
+    Patrol = apps.get_model("field", "Patrol")
+    TrackPoint = apps.get_model("field", "TrackPoint")
+    CheckIn = apps.get_model("field", "CheckIn")
+    KeyPlace = apps.get_model("field", "KeyPlace")
+    patrol = Patrol.objects.create(
+        uuid=uuid.uuid4(),
+        worker=world.worker_a1,
+        scope_code=world.grid_a1.code,
+        state="ended",
+        started_at=at(2026, 3, 10, 9),
+        ended_at=at(2026, 3, 10, 11),
+        distance_m=3250.0,
+    )
+    # Grid A1 is 0.01° × 0.02°: 10 × 20 = 200 cells of 0.001°. Visit 3 of them (one twice)
+    # and one cell outside the grid.
+    for k, (dlat, dlng) in enumerate(
+        [(0.0005, 0.0005), (0.0006, 0.0004), (0.0105, 0.0055), (0.0195, 0.0095), (0.01, 0.0305)]
+    ):
+        TrackPoint.objects.create(
+            patrol=patrol, recorded_at=at(2026, 3, 10, 9, k), lat=Y0 + dlat, lng=X0 + dlng
+        )
+    place = KeyPlace.objects.create(
+        name="幼儿园", grid=world.grid_a1, scope_code=world.grid_a1.code, lat=Y0, lng=X0
+    )
+    for k in range(2):
+        CheckIn.objects.create(
+            client_id=uuid.uuid4(),
+            worker=world.worker_a1,
+            place=place,
+            scope_code=world.grid_a1.code,
+            checked_at=at(2026, 3, 11 + k, 10),
+            lat=Y0,
+            lng=X0,
+            distance_m=5.0,
+            within=True,
+        )
+    with override_settings(CIVICGRID={**settings.CIVICGRID, "ASSESSMENT_FIELD_STATS": ""}):
+        data = worker_assessment(world.leader_a, MARCH, resolve_filters(world.leader_a))
+    r = row_for(data, world.worker_a1)
+    assert data["field_data"] is True
+    assert r["patrol_km"] == 3.25 and r["checkins"] == 2
+    assert r["patrol_coverage"] == pytest.approx(3 / 200)
+    assert r["base_data_touched"] is None
