@@ -81,7 +81,7 @@ def get_breakdown(request: HttpRequest, p: Query[BreakdownParams]):
     rows = []
     if p.by == "area":
         node = dashboard.current_area(request.user, filters)
-        children, n = dashboard.children_of(node)
+        children, n = dashboard.children_of(node, request.user)
         got = (
             indicators.breakdown(request.user, period, filters, indicators.by_area(n))
             if children

@@ -22,7 +22,7 @@ from civicgrid.territory.models import Area, Grid, TerritoryVersion
 
 from . import early_warning, indicators
 from .periods import Period
-from .selectors import ANALYTICS_ROLES, Filters, area_chain, case_q, scope_root
+from .selectors import ANALYTICS_ROLES, Filters, area_chain, case_q, scope_areas, scope_root
 
 RANKING_KEYS = (
     "received",
@@ -45,8 +45,18 @@ def current_area(user, filters: Filters) -> Area | Grid | None:
     return scope_root(user)
 
 
-def children_of(node: Area | Grid | None) -> tuple[list[dict], int]:
-    """Sub-areas to rank and drill into (grids below a community), and their prefix length."""
+def children_of(node: Area | Grid | None, user=None) -> tuple[list[dict], int]:
+    """Sub-areas to rank and drill into (grids below a community), and their prefix length.
+
+    Without a node (a scope of several separate subtrees) the subtrees themselves are ranked,
+    when they are of one level.
+    """
+    if node is None and user is not None:
+        tops = scope_areas(user)
+        if tops and len({a.level for a in tops}) == 1:
+            rows = [{"code": a.code, "name": a.name} for a in tops]
+            return rows, codes.PREFIX_LEN[tops[0].level]
+        return [], 0
     if node is None or isinstance(node, Grid):
         return [], 0
     if node.level == codes.VILLAGE:
@@ -87,7 +97,7 @@ def tiles(report: dict) -> list[dict]:
 
 def ranking(user, period: Period, filters: Filters, node, *, now=None) -> list[dict]:
     """Sub-areas of ``node`` with their figures, best on-time close rate first."""
-    children, n = children_of(node)
+    children, n = children_of(node, user)
     if not children:
         return []
     rows = indicators.breakdown(

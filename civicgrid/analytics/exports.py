@@ -141,7 +141,7 @@ def indicator_rows(user, params: dict) -> tuple[list[str], int, Iterator[list]]:
     header = [_("Code"), _("Name")] + [str(i.label) for i in indicators.INDICATORS]
     lines: list[list] = []
     if by == "area":
-        children, n = children_of(current_area(user, filters))
+        children, n = children_of(current_area(user, filters), user)
         if children:
             got = indicators.breakdown(user, period, filters, indicators.by_area(n))
             for child in children:

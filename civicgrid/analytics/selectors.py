@@ -144,22 +144,26 @@ def department_q(filters: Filters, rel: str = "") -> Q:
 
 
 def scope_root(user) -> Area | None:
-    """The highest area ``user`` sees in analytics (the city for a superuser)."""
+    """The one area at the top of ``user``'s analytics scope (the city for a superuser), or
+    None when the scope is several separate subtrees (see ``scope_areas``)."""
     prefixes = analytics_prefixes(user)
     if prefixes is None:
         return Area.objects.filter(parent__isnull=True).order_by("code").first()
-    if not prefixes:
-        return None
-    best = None
+    areas = scope_areas(user)
+    return areas[0] if len(areas) == 1 else None
+
+
+def scope_areas(user) -> list[Area]:
+    """The top areas of ``user``'s analytics scope, one per scope prefix."""
+    prefixes = analytics_prefixes(user) or []
+    out = []
     for p in prefixes:
         if len(p) > 12:
             continue
-        area = (
-            Area.objects.filter(code__startswith=p).order_by("level", "code").first() if p else None
-        )
-        if area is not None and (best is None or area.level < best.level):
-            best = area
-    return best
+        area = Area.objects.filter(code__startswith=p).order_by("level", "code").first()
+        if area is not None:
+            out.append(area)
+    return out
 
 
 def area_chain(code: str, user) -> list[dict]:

@@ -158,3 +158,21 @@ def test_dashboard_drills_down_to_a_community_and_ranks_its_grids(client, world,
 def test_bad_period_is_a_named_400(client, world):
     r = login(client, world, "admin").get(f"{API}/indicators", {"period": "fortnight"})
     assert r.status_code == 400 and r.json()["details"]["field"] == "period"
+
+
+def test_scope_of_two_districts_ranks_both(client, world, march, frozen_now):
+    from civicgrid.people.models import Role
+    from civicgrid.people.tests.factories import UserFactory, assign
+
+    both = UserFactory(username="leader_ab")
+    assign(both, Role.LEADER, world.dist_a)
+    assign(both, Role.LEADER, world.dist_b)
+    client.force_login(both)
+    body = client.get(f"{API}/dashboard", MARCH).json()
+    assert body["area"] is None and body["breadcrumbs"] == []
+    assert {r["code"]: r["received"] for r in body["ranking"]} == {
+        "140213000000": 13,
+        "140214000000": 1,
+    }
+    assert client.get(f"{API}/indicators", MARCH).json()["values"]["received"] == 14
+    assert client.get(f"{API}/indicators", {**MARCH, "area": "140200000000"}).status_code == 404
