@@ -25,7 +25,9 @@ def time_calls(fn: Callable[[], object], n: int) -> list[float]:
     return out
 
 
-def measure(name, value, unit, *, baseline=None, baseline_value=None, target=None, ok=None, **extra):
+def measure(
+    name, value, unit, *, baseline=None, baseline_value=None, target=None, ok=None, **extra
+):
     ratio = None
     if baseline_value:
         ratio = round(value / baseline_value, 3)
@@ -34,7 +36,9 @@ def measure(name, value, unit, *, baseline=None, baseline_value=None, target=Non
         "value": round(value, 3) if isinstance(value, float) else value,
         "unit": unit,
         "baseline": baseline,
-        "baseline_value": round(baseline_value, 3) if isinstance(baseline_value, float) else baseline_value,
+        "baseline_value": round(baseline_value, 3)
+        if isinstance(baseline_value, float)
+        else baseline_value,
         "ratio": ratio,
         "target": target,
         "ok": ok,

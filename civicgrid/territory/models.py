@@ -137,3 +137,6 @@ class TerritoryVersion(models.Model):
     class Meta:
         verbose_name = _("territory version")
         verbose_name_plural = _("territory version")
+
+    def __str__(self) -> str:
+        return str(self.value)
