@@ -1,10 +1,10 @@
 """The indicators of DOMAIN.md §6, defined once and used by the dashboard, the API and exports.
 
 Every figure is computed in the database with conditional aggregation over a handful of
-queries (cases by reporting, filing and closing date; the open cases at the period's end; the
-action log for dispatches, returns and ratings; durations with window functions). The exact
-SQL-level definitions are in docs/analytics.md; in short, for a period [s, e) and its cut-off
-T′ = min(e, now):
+statements: one for the cases reported, filed or closed in the period and their durations; up
+to three small ones for the cases open at the period's end; the action log only for dispatches
+and returns, the supervisions only for department scores. The exact SQL-level definitions are
+in docs/analytics.md; in short, for a period [s, e) and its cut-off T′ = min(e, now):
 
 received          cases with s ≤ reported_at < T′
 filed             cases with s ≤ filed_at < T′ (``filed_at`` is the first acceptance)
@@ -38,9 +38,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import (
-    Case as When_,
-)
+from django.db.models import Case as Cond
 from django.db.models import (
     CharField,
     Count,
@@ -247,7 +245,7 @@ def state_at(when: dt.datetime) -> Any:
         .order_by("-created_at", "-id")
         .values("to_state")[:1]
     )
-    return When_(
+    return Cond(
         When(updated_at__lt=when, then=F("state")),
         default=Subquery(last),
         output_field=CharField(),
@@ -358,8 +356,8 @@ def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[A
     earliest = Case.objects.aggregate(m=Min("reported_at"))["m"]
     if earliest is None or t <= earliest:  # e.g. 同比 before the first case: nothing was open
         return {}
-    late_final = When_(When(final_due__lt=t, then=Value(True)), default=Value(False))
-    late_response = When_(When(response_due__lt=t, then=Value(True)), default=Value(False))
+    late_final = Cond(When(final_due__lt=t, then=Value(True)), default=Value(False))
+    late_response = Cond(When(response_due__lt=t, then=Value(True)), default=Value(False))
     parts = [base.filter(state__in=OPEN_STATES, reported_at__lt=t)]
     if t < now:
         parts += [
@@ -386,8 +384,8 @@ def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[A
     return out
 
 
-def _flag(q: Q) -> When_:
-    return When_(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
+def _flag(q: Q) -> Cond:
+    return Cond(When(q, then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
 COHORT_SUMS = {
