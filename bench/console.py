@@ -11,8 +11,10 @@ directory) and is kept for the next run while a marker table says it holds the s
 Measured in-process with ``django.test.Client`` as the demo account ``operator`` (the district
 center's operator; the whole stack: sessions, middleware, scoping, templates), p50/p95 after a
 warm-up, target p95 < 200 ms each:
-- ``console.home_p95``: GET / (queue tiles with bounded counts, the first queue's rows, today's
-  figures, the activity feed).
+- ``console.home_p95``: GET / (queue tiles with their counts, the first queue's rows, today's
+  figures, the activity feed) with the cache emptied before every request, as right after a
+  change: the counts are computed each time. ``console.home_unchanged_p95``: the same page
+  while nothing changed (the counts come from the cache keyed by the data stamp).
 - ``console.list_<variant>_p95``: GET /console/cases/ newest first; the overdue queue sorted by
   deadline (the workbench's "open in case list" link); the next keyset page.
 - ``console.map_<variant>_p95``: GET /console/map/cases.json for the whole district (the
@@ -252,6 +254,7 @@ def _pages(client) -> list[tuple[str, str]]:
     )
     pages = [
         ("home", "/"),
+        ("home_unchanged", "/"),
         ("list_default", "/console/cases/"),
         ("list_overdue_queue", "/console/cases/?queue=operator:overdue&scope=all&sort=deadline"),
     ]
@@ -265,6 +268,7 @@ def _pages(client) -> list[tuple[str, str]]:
 
 
 def measure_pages(scale: str) -> dict:
+    from django.core.cache import cache
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -280,11 +284,16 @@ def measure_pages(scale: str) -> dict:
         for _ in range(3):  # warm-up: plans, per-process caches, the locate index
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code)
+        if key != "home_unchanged":
+            cache.clear()
         with CaptureQueriesContext(connection) as captured:
             response = client.get(url)
         statements = [q["sql"] for q in captured.captured_queries]
         times = []
         for _ in range(reps):
+            if key != "home_unchanged":
+                # As right after a change anywhere: the counts are computed, not reused.
+                cache.clear()
             t = time.perf_counter()
             response = client.get(url)
             times.append((time.perf_counter() - t) * 1000)

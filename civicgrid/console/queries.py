@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Substr
 from django.utils import timezone
@@ -115,7 +116,7 @@ OPERATOR_QUEUES = [
         "supervised",
         pgettext_lazy("queue", "Supervised"),
         "danger",
-        pgettext_lazy("queue", "Not yet answered"),
+        pgettext_lazy("queue", "Supervised, still open"),
     ),
 ]
 HANDLER_QUEUES = [
@@ -153,7 +154,7 @@ HANDLER_QUEUES = [
         "supervised",
         pgettext_lazy("queue", "Supervised"),
         "danger",
-        pgettext_lazy("queue", "Not yet answered"),
+        pgettext_lazy("queue", "Supervised, still open"),
     ),
 ]
 FIELD_QUEUES = [
@@ -189,10 +190,6 @@ QUEUES = {
 }
 
 
-def _unanswered_supervision_ids():
-    return Supervision.objects.filter(answered_at__isnull=True).values("case_id")
-
-
 def queue_q(key: str, now: dt.datetime, user=None) -> Q:
     """The condition of one queue (on top of the role's base set)."""
     open_ = Q(state__in=OPEN_STATES)
@@ -212,7 +209,10 @@ def queue_q(key: str, now: dt.datetime, user=None) -> Q:
     if key == "overdue":
         return open_ & Q(sla_due_at__lte=now)
     if key == "supervised":
-        return open_ & Q(pk__in=_unanswered_supervision_ids())
+        # 督办件: supervised at least once and still open (whether the latest supervision was
+        # answered is on the case page and in the supervision list). A counter on the case keeps
+        # this a column test instead of a join over every supervision ever made.
+        return open_ & Q(supervision_count__gt=0)
     if key == "assigned_to_me":
         return Q(worker_id=getattr(user, "pk", None), state__in=[State.ASSIGNED, State.IN_PROGRESS])
     if key == "to_verify":
@@ -302,28 +302,62 @@ def bounded_count(qs: QuerySet, cap: int = COUNT_CAP) -> int:
 
 
 def queue_counts(user, kind: str, *, scope: str = "all", now=None) -> dict[str, int]:
-    """Live counts of one role's queues, each bounded by ``COUNT_CAP``."""
+    """Live counts of one role's queues, in one pass over the open cases of the base set.
+
+    Every queue is a subset of the open cases, so one aggregate with a FILTER per queue reads
+    the open set once instead of once per tile. The result is cached under the data stamp and
+    the minute (what the polling ETag is made of): it is exact, and a workbench that is
+    reloaded or polled while nothing changed does not count again.
+    """
     now = now or timezone.now()
-    base = Case.objects.filter(visible_q(user)).filter(base_q(user, kind, scope))
-    return {q.key: bounded_count(base.filter(queue_q(q.key, now, user))) for q in QUEUES[kind]}
+    minute = int(now.timestamp() // 60)
+    key = f"console:counts:{user.pk}:{kind}:{scope}:{data_stamp()}:{minute}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    base = (
+        Case.objects.filter(visible_q(user))
+        .filter(base_q(user, kind, scope))
+        .filter(state__in=OPEN_STATES)
+        .order_by()
+    )
+    counts = base.aggregate(
+        **{q.key: Count("pk", filter=queue_q(q.key, now, user)) for q in QUEUES[kind]}
+    )
+    result = {k: v or 0 for k, v in counts.items()}
+    cache.set(key, result, 120)
+    return result
 
 
 def queue_cases(user, kind: str, key: str, *, scope: str = "all", limit: int = 12, now=None):
     """The first cases of a queue, most urgent first (running deadline, then age)."""
     now = now or timezone.now()
-    qs = (
+    ids = list(
         Case.objects.filter(visible_q(user))
         .filter(base_q(user, kind, scope))
         .filter(queue_q(key, now, user))
+        .order_by(F("sla_due_at").asc(nulls_last=True), "-id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    return _hydrate(ids)
+
+
+def _hydrate(ids: list[int]) -> list[Case]:
+    """Full rows for a page of ids, with what a case table shows, in the ids' order."""
+    rows = {
+        c.pk: c
+        for c in Case.objects.filter(pk__in=ids)
         .select_related("category", "grid", "area", "department", "worker")
         .defer(*NO_SHAPES)
-        .order_by(F("sla_due_at").asc(nulls_last=True), "-id")
-    )
-    return list(qs[:limit])
+    }
+    return [rows[i] for i in ids if i in rows]
 
 
 def data_stamp() -> int:
-    """A number that moves whenever any case changes: every change appends an action row."""
+    """A number that moves whenever any case changes: every change appends an action row.
+
+    Read once per request (an index-only MAX over the primary key).
+    """
     return CaseAction.objects.aggregate(m=Max("id"))["m"] or 0
 
 
@@ -375,7 +409,7 @@ def leader_overview(user, area: Area, *, now=None) -> dict:
         "due_soon": 0,
         "overdue": 0,
         "closed_month": 0,
-        "supervised": bounded_count(open_qs.filter(pk__in=_unanswered_supervision_ids())),
+        "supervised": bounded_count(open_qs.filter(supervision_count__gt=0)),
     }
     if child_level <= 4:
         n = PREFIX_LEN[child_level]
@@ -464,8 +498,7 @@ def _decode(value: Any) -> Any:
 
 
 def encode_cursor(sort: Sort, obj: Any) -> str:
-    raw = json.dumps([sort.key, _encode(getattr(obj, sort.field)), obj.pk], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return _cursor(sort, (obj.pk, getattr(obj, sort.field)))
 
 
 def decode_cursor(sort: Sort, cursor: str) -> tuple[Any, int]:
@@ -531,33 +564,44 @@ def keyset_page(
     after: str | None = None,
     before: str | None = None,
     limit: int = PAGE_SIZE,
+    hydrate=None,
 ) -> KeysetPage:
-    """One page of ``qs`` in ``sort`` order after or before a cursor (never an OFFSET)."""
+    """One page of ``qs`` in ``sort`` order after or before a cursor (never an OFFSET).
+
+    The page is chosen on narrow rows (id and sort key only), then ``hydrate(ids)`` (default:
+    ``qs`` itself) loads the full rows with their joins: sorting a few thousand narrow rows is
+    cheap, joining them all before a sort is not.
+    """
+    keys = qs.values_list("pk", sort.field)
     if before:
         value, pk = decode_cursor(sort, before)
         rows = list(
-            qs.filter(_before_q(sort, value, pk)).order_by(*_ordering(sort, True))[: limit + 1]
+            keys.filter(_before_q(sort, value, pk)).order_by(*_ordering(sort, True))[: limit + 1]
         )
         more_before = len(rows) > limit
         rows = rows[:limit][::-1]
-        return KeysetPage(
-            items=rows,
-            next_cursor=encode_cursor(sort, rows[-1]) if rows else None,
-            prev_cursor=encode_cursor(sort, rows[0]) if rows and more_before else None,
-            first=not more_before,
-        )
-    if after:
-        value, pk = decode_cursor(sort, after)
-        qs = qs.filter(_after_q(sort, value, pk))
-    rows = list(qs.order_by(*_ordering(sort))[: limit + 1])
-    more = len(rows) > limit
-    rows = rows[:limit]
+        more_after, first = True, not more_before
+    else:
+        if after:
+            value, pk = decode_cursor(sort, after)
+            keys = keys.filter(_after_q(sort, value, pk))
+        rows = list(keys.order_by(*_ordering(sort))[: limit + 1])
+        more_after = len(rows) > limit
+        rows = rows[:limit]
+        more_before, first = bool(after), not after
+    ids = [r[0] for r in rows]
+    loaded = {obj.pk: obj for obj in (hydrate(ids) if hydrate else qs.filter(pk__in=ids))}
     return KeysetPage(
-        items=rows,
-        next_cursor=encode_cursor(sort, rows[-1]) if rows and more else None,
-        prev_cursor=encode_cursor(sort, rows[0]) if rows and after else None,
-        first=not after,
+        items=[loaded[i] for i in ids if i in loaded],
+        next_cursor=_cursor(sort, rows[-1]) if rows and more_after else None,
+        prev_cursor=_cursor(sort, rows[0]) if rows and more_before else None,
+        first=first,
     )
+
+
+def _cursor(sort: Sort, row: tuple) -> str:
+    raw = json.dumps([sort.key, _encode(row[1]), row[0]], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 # --- the case list ------------------------------------------------------------------------------
@@ -594,6 +638,8 @@ def case_filter_qs(user, f: dict, *, now=None) -> QuerySet[Case]:
         qs = qs.filter(state__in=OPEN_STATES).filter(
             Q(sla_warn_at__gt=now) | Q(sla_warn_at__isnull=True)
         )
+    if f.get("supervised"):
+        qs = qs.filter(queue_q("supervised", now))
     queue = f.get("queue")
     if queue:
         kind, _sep, key = queue.partition(":")
@@ -606,13 +652,7 @@ def case_filter_qs(user, f: dict, *, now=None) -> QuerySet[Case]:
 def case_page(user, f: dict, *, after=None, before=None, limit: int = PAGE_SIZE) -> KeysetPage:
     sort = SORTS.get(f.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
     qs = case_filter_qs(user, f)
-    page = keyset_page(
-        qs.select_related("category", "grid", "area", "department", "worker").defer(*NO_SHAPES),
-        sort,
-        after=after,
-        before=before,
-        limit=limit,
-    )
+    page = keyset_page(qs, sort, after=after, before=before, limit=limit, hydrate=_hydrate)
     page.extra["total"] = bounded_count(qs)
     return page
 

@@ -24,6 +24,16 @@ def jpeg() -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Counts are cached under (user, data stamp, minute); ids repeat between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def cats(world):
     parent = Category.objects.create(code="04", name="市容环境")

@@ -65,6 +65,7 @@ def list_filters(request) -> tuple[dict[str, Any], dict[str, str]]:
     f["q"] = (g.get("q") or "").strip()[:100]
     f["queue"] = (g.get("queue") or "").strip()[:30]
     f["scope"] = clean_choice(g.get("scope"), ("mine", "all"))
+    f["supervised"] = "1" if g.get("supervised") == "1" else ""
     dept = (g.get("department") or "").strip()
     f["department"] = int(dept) if dept.isdigit() else None
     grid = (g.get("grid") or "").strip()[:50]
