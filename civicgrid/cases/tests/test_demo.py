@@ -57,7 +57,8 @@ def test_reference_data(demo, db):
     assert 25 <= Category.objects.filter(code__regex=r"^\d{4}$").count() <= 35
     counties = AdmissionItem.objects.values("department__area").distinct().count()
     assert counties >= 2
-    assert AdmissionItem.objects.count() == 17 + 43
+    # later demo steps (other apps) may add their own rows; ours are the ZR- items
+    assert AdmissionItem.objects.filter(code__startswith="ZR-").count() == 17 + 43
     assert Holiday.objects.filter(date__year=2025).exists()
     assert GridTask.objects.exists()
 
@@ -65,7 +66,7 @@ def test_reference_data(demo, db):
 def test_every_state_is_present(demo, db):
     states = set(Case.objects.values_list("state", flat=True))
     assert states == set(State.values)
-    assert Case.objects.count() == 2500
+    assert Case.objects.filter(id__lte=2500).count() == 2500  # ours come first, other steps may add
 
 
 def test_log_replays_to_the_case_row(logs):
