@@ -22,20 +22,20 @@ from civicgrid.territory.selectors import grid_get_for
 from . import selectors, services
 from .models import CheckIn, KeyPlace, Patrol
 from .schemas import (
-    ActionOut,
-    CheckInIn,
-    CheckInOut,
-    IngestOut,
-    PatrolOut,
-    PatrolStartIn,
-    PatrolStopIn,
-    PlaceIn,
-    PlaceOut,
-    PointsIn,
-    ReportOut,
-    SummaryRow,
-    TaskDoneOut,
-    TrackOut,
+    FieldActionOut,
+    FieldCheckInIn,
+    FieldCheckInOut,
+    FieldIngestOut,
+    FieldPatrolOut,
+    FieldPatrolStartIn,
+    FieldPatrolStopIn,
+    FieldPlaceIn,
+    FieldPlaceOut,
+    FieldPointsIn,
+    FieldReportOut,
+    FieldSummaryRow,
+    FieldTaskDoneOut,
+    FieldTrackOut,
 )
 
 router = Router()
@@ -137,7 +137,7 @@ def _date(value: str | None, field: str) -> dt.date | None:
 
 @router.post(
     "/reports",
-    response={200: ReportOut, 201: ReportOut},
+    response={200: FieldReportOut, 201: FieldReportOut},
     summary="Report an event from the field (multipart; idempotent by client_id)",
 )
 def report(request: HttpRequest):
@@ -177,7 +177,7 @@ def report(request: HttpRequest):
 
 @router.post(
     "/cases/{case_id}/{action}",
-    response=ActionOut,
+    response=FieldActionOut,
     summary="Verify, rework, self-close, sign or submit a case (multipart; once per client_id)",
 )
 def case_action(request: HttpRequest, case_id: int, action: str):
@@ -196,7 +196,7 @@ def case_action(request: HttpRequest, case_id: int, action: str):
 
 @router.post(
     "/tasks/{task_id}/complete",
-    response=TaskDoneOut,
+    response=FieldTaskDoneOut,
     summary="Complete a grid task with evidence (multipart; once per client_id)",
 )
 def task_complete(request: HttpRequest, task_id: int):
@@ -250,10 +250,10 @@ def inbox(request: HttpRequest):
 
 @router.post(
     "/patrols",
-    response={200: PatrolOut, 201: PatrolOut},
+    response={200: FieldPatrolOut, 201: FieldPatrolOut},
     summary="Start a patrol (idempotent by uuid)",
 )
-def patrol_start(request: HttpRequest, payload: PatrolStartIn):
+def patrol_start(request: HttpRequest, payload: FieldPatrolStartIn):
     patrol, created = services.patrol_start(
         actor=request.user, uuid=payload.uuid, started_at=payload.started_at
     )
@@ -261,7 +261,7 @@ def patrol_start(request: HttpRequest, payload: PatrolStartIn):
     return Status(201 if created else 200, patrol_out(patrol))
 
 
-@router.get("/patrols", response=list[PatrolOut], summary="Patrols I may see, newest first")
+@router.get("/patrols", response=list[FieldPatrolOut], summary="Patrols I may see, newest first")
 def patrol_list(
     request: HttpRequest,
     worker: int | None = None,
@@ -277,7 +277,9 @@ def patrol_list(
     return [patrol_out(p, names) for p in rows]
 
 
-@router.get("/patrols/summary", response=list[SummaryRow], summary="Patrol hours and km per grid")
+@router.get(
+    "/patrols/summary", response=list[FieldSummaryRow], summary="Patrol hours and km per grid"
+)
 def patrol_summary(request: HttpRequest, date_from: str, date_to: str, grid: str | None = None):
     start, end = _date(date_from, "date_from"), _date(date_to, "date_to")
     if end < start:
@@ -287,13 +289,13 @@ def patrol_summary(request: HttpRequest, date_from: str, date_to: str, grid: str
     return selectors.patrol_summary_for(request.user, date_from=start, date_to=end, grid=grid)
 
 
-@router.get("/patrols/{key}", response=PatrolOut, summary="One patrol (id or uuid)")
+@router.get("/patrols/{key}", response=FieldPatrolOut, summary="One patrol (id or uuid)")
 def patrol_get(request: HttpRequest, key: str):
     return patrol_out(selectors.patrol_get_for(request.user, key))
 
 
-@router.post("/patrols/{key}/stop", response=PatrolOut, summary="End a patrol (idempotent)")
-def patrol_stop(request: HttpRequest, key: str, payload: PatrolStopIn):
+@router.post("/patrols/{key}/stop", response=FieldPatrolOut, summary="End a patrol (idempotent)")
+def patrol_stop(request: HttpRequest, key: str, payload: FieldPatrolStopIn):
     patrol = selectors.patrol_get_for(request.user, key)
     patrol = services.patrol_stop(actor=request.user, patrol=patrol, ended_at=payload.ended_at)
     return patrol_out(patrol)
@@ -301,10 +303,10 @@ def patrol_stop(request: HttpRequest, key: str, payload: PatrolStopIn):
 
 @router.post(
     "/patrols/{key}/points",
-    response=IngestOut,
+    response=FieldIngestOut,
     summary="Upload a batch of GPS points (late, out of order and repeated batches are fine)",
 )
-def patrol_points(request: HttpRequest, key: str, payload: PointsIn):
+def patrol_points(request: HttpRequest, key: str, payload: FieldPointsIn):
     """Each point: ``{"t": epoch ms, "lat", "lng", "acc"}``. Every point is accepted, counted
     as a duplicate (already stored) or rejected with a reason (see ``rejected``)."""
     result = services.trackpoints_ingest(
@@ -321,7 +323,7 @@ def patrol_points(request: HttpRequest, key: str, payload: PointsIn):
     }
 
 
-@router.get("/patrols/{key}/track", response=TrackOut, summary="A patrol's track for replay")
+@router.get("/patrols/{key}/track", response=FieldTrackOut, summary="A patrol's track for replay")
 def patrol_track(request: HttpRequest, key: str, crs: str = "wgs84"):
     """Points as ``[epoch ms, lat, lng, accuracy]`` in time order; ``crs=gcj02`` converts for
     a map whose tiles use GCJ-02."""
@@ -344,7 +346,9 @@ def worker_track(request: HttpRequest, worker_id: int, date: str):
 # --- places and check-ins --------------------------------------------------------------------
 
 
-@router.get("/places", response=list[PlaceOut], summary="Key places of my grids, nearest first")
+@router.get(
+    "/places", response=list[FieldPlaceOut], summary="Key places of my grids, nearest first"
+)
 def place_list(
     request: HttpRequest, lat: float | None = None, lng: float | None = None, crs: str = "wgs84"
 ):
@@ -353,8 +357,8 @@ def place_list(
     return [place_out(p, d) for p, d in selectors.keyplace_list_for(request.user, lat=lat, lng=lng)]
 
 
-@router.post("/places", response={201: PlaceOut}, summary="Register a key place or risk point")
-def place_create(request: HttpRequest, payload: PlaceIn):
+@router.post("/places", response={201: FieldPlaceOut}, summary="Register a key place or risk point")
+def place_create(request: HttpRequest, payload: FieldPlaceIn):
     grid = grid_get_for(request.user, payload.grid)
     data = payload.dict()
     data.pop("grid")
@@ -364,10 +368,10 @@ def place_create(request: HttpRequest, payload: PlaceIn):
 
 @router.post(
     "/checkins",
-    response={200: CheckInOut, 201: CheckInOut},
+    response={200: FieldCheckInOut, 201: FieldCheckInOut},
     summary="Check in at a key place (idempotent by client_id)",
 )
-def checkin(request: HttpRequest, payload: CheckInIn):
+def checkin(request: HttpRequest, payload: FieldCheckInIn):
     place = selectors.keyplace_get_for(request.user, payload.place)
     data = payload.dict()
     data.pop("place")
@@ -375,7 +379,7 @@ def checkin(request: HttpRequest, payload: CheckInIn):
     return Status(201 if created else 200, checkin_out(row, created))
 
 
-@router.get("/checkins", response=list[CheckInOut], summary="Recent check-ins I may see")
+@router.get("/checkins", response=list[FieldCheckInOut], summary="Recent check-ins I may see")
 def checkin_list(request: HttpRequest, worker: int | None = None, limit: int = 50):
     rows = selectors.checkin_list_for(request.user, worker=worker, limit=max(1, min(limit, 500)))
     return [checkin_out(c) for c in rows]

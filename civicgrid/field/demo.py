@@ -264,8 +264,20 @@ def seed_inbox(ctx) -> None:
         ),
         None,
     )
+    if item is None:
+        # The admission list seeds other counties: admit the district's civil-affairs visits.
+        dept = ctx.department("MZ", grids[0].code)
+        item, _created = AdmissionItem.objects.get_or_create(
+            department=dept,
+            code=f"{dept.code}-01",
+            defaults={
+                "name": "独居高龄老人定期探访",
+                "item_class": "民生服务类",
+                "legal_basis": "《中华人民共和国老年人权益保障法》",
+            },
+        )
     if item is not None:
-        for title, days in (("独居老人定期探访：王秀英", 2), ("出租房屋信息核查（5户）", 5)):
+        for title, days in (("独居老人定期探访：王秀英", 2), ("独居老人定期探访：李德福", 5)):
             GridTask.objects.create(
                 department=item.department,
                 item=item,

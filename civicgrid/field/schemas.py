@@ -8,30 +8,30 @@ from typing import Any
 from ninja import Schema
 
 
-class PatrolStartIn(Schema):
+class FieldPatrolStartIn(Schema):
     uuid: str
     started_at: Any = None
 
 
-class PatrolStopIn(Schema):
+class FieldPatrolStopIn(Schema):
     ended_at: Any = None
 
 
-class PointsIn(Schema):
+class FieldPointsIn(Schema):
     # Items are checked one by one in civicgrid.field.tracks so that one bad point is rejected
     # with its reason instead of failing the whole batch.
     points: list[Any]
     crs: str = "wgs84"
 
 
-class RejectedOut(Schema):
+class FieldRejectedOut(Schema):
     index: int
     reason: str
     message: str
     t: Any = None
 
 
-class PatrolOut(Schema):
+class FieldPatrolOut(Schema):
     id: int
     uuid: str
     worker_id: int
@@ -50,20 +50,20 @@ class PatrolOut(Schema):
     grids: list[dict]
 
 
-class IngestOut(Schema):
+class FieldIngestOut(Schema):
     accepted: int
     duplicates: int
-    rejected: list[RejectedOut]
-    patrol: PatrolOut
+    rejected: list[FieldRejectedOut]
+    patrol: FieldPatrolOut
 
 
-class TrackOut(Schema):
-    patrol: PatrolOut
+class FieldTrackOut(Schema):
+    patrol: FieldPatrolOut
     crs: str
     points: list[list[Any]]
 
 
-class CheckInIn(Schema):
+class FieldCheckInIn(Schema):
     client_id: str
     place: int
     lat: float
@@ -74,7 +74,7 @@ class CheckInIn(Schema):
     note: str = ""
 
 
-class CheckInOut(Schema):
+class FieldCheckInOut(Schema):
     id: int
     client_id: str
     place_id: int
@@ -87,7 +87,7 @@ class CheckInOut(Schema):
     created: bool = False
 
 
-class PlaceIn(Schema):
+class FieldPlaceIn(Schema):
     grid: str
     name: str
     lat: float
@@ -99,7 +99,7 @@ class PlaceIn(Schema):
     note: str = ""
 
 
-class PlaceOut(Schema):
+class FieldPlaceOut(Schema):
     id: int
     name: str
     kind: str
@@ -113,7 +113,7 @@ class PlaceOut(Schema):
     distance_m: float | None = None
 
 
-class ActionOut(Schema):
+class FieldActionOut(Schema):
     action: str
     case_id: int
     tracking_code: str
@@ -122,7 +122,7 @@ class ActionOut(Schema):
     replayed: bool = False
 
 
-class ReportOut(Schema):
+class FieldReportOut(Schema):
     case_id: int
     tracking_code: str
     state: str
@@ -131,14 +131,14 @@ class ReportOut(Schema):
     self_close_error: dict | None = None
 
 
-class TaskDoneOut(Schema):
+class FieldTaskDoneOut(Schema):
     task_id: int
     state: str
     title: str
     replayed: bool = False
 
 
-class SummaryRow(Schema):
+class FieldSummaryRow(Schema):
     grid_code: str | None
     grid_name: str
     patrols: int

@@ -22,7 +22,7 @@ from .views import client_ip
 router = Router(auth=None)
 
 
-class ReportOut(Schema):
+class PublicReportOut(Schema):
     tracking_code: str
     state: str
     state_label: str
@@ -30,12 +30,12 @@ class ReportOut(Schema):
     track_url: str
 
 
-class RateIn(Schema):
+class PublicRateIn(Schema):
     score: int
     text: str = ""
 
 
-class CallOut(Schema):
+class PublicCallOut(Schema):
     tracking_code: str
     state: str
     created: bool
@@ -60,7 +60,7 @@ def categories(request: HttpRequest):
 @router.post(
     "/reports",
     auth=None,
-    response={200: ReportOut, 201: ReportOut},
+    response={200: PublicReportOut, 201: PublicReportOut},
     summary="Report a problem (multipart; idempotent by client_id; rate-limited)",
 )
 def report(request: HttpRequest):
@@ -120,7 +120,7 @@ def track(request: HttpRequest, code: str):
 
 
 @router.post("/track/{code}/rate", auth=None, summary="Rate a closed report (1–5)")
-def rate(request: HttpRequest, code: str, payload: RateIn):
+def rate(request: HttpRequest, code: str, payload: PublicRateIn):
     services.citizen_rate(tracking_code=code, score=payload.score, text=payload.text)
     return {"ok": True}
 
@@ -221,7 +221,7 @@ def _device_token(request: HttpRequest) -> str:
 @router.post(
     "/emergency",
     auth=None,
-    response={200: CallOut, 201: CallOut},
+    response={200: PublicCallOut, 201: PublicCallOut},
     summary="One-key emergency call from a registered device (Authorization: Device <token>)",
 )
 def emergency(request: HttpRequest):

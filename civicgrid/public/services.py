@@ -290,6 +290,13 @@ def emergency_device_register(
         )
     wlat, wlng = crs_mod.to_wgs84(lat, lng, crs)
     res = locate(wlat, wlng)
+    if not res.found and (res.distance_m is None or res.distance_m > 5000):
+        # A press could never become a case there (the engine refuses such locations).
+        raise DomainError(
+            "outside_territory",
+            _("The location is outside every grid of this platform."),
+            field="location",
+        )
     grid = Grid.objects.filter(code=res.grid_code).first() if res.grid_code else None
     token = new_device_token()
     device = EmergencyDevice.objects.create(

@@ -137,6 +137,17 @@ def test_registration_needs_a_callback_number(world):
     assert not EmergencyDevice.objects.exists()
 
 
+def test_a_device_outside_the_territory_is_refused(world):
+    from civicgrid.core.errors import DomainError
+
+    with pytest.raises(DomainError) as exc:
+        services.emergency_device_register(
+            holder_name="李", address="某处", lat=31.2, lng=121.5, phone="13700001111"
+        )
+    assert exc.value.code == "outside_territory"
+    assert not EmergencyDevice.objects.exists()
+
+
 def test_a_configured_category_is_used(world, device, settings, client):
     parent = Category.objects.create(code="06", name="民生服务")
     Category.objects.create(code="0605", name="紧急求助", parent=parent, priority=Priority.URGENT)
