@@ -28,8 +28,10 @@ def queue_block(user, kind: str, *, scope: str = "all", selected: str = "", now=
     now = now or timezone.now()
     defs = queries.QUEUES[kind]
     keys = [q.key for q in defs]
-    selected = selected if selected in keys else keys[0]
     counts = queries.queue_counts(user, kind, scope=scope, now=now)
+    if selected not in keys:
+        # Open on the first queue with something in it: an empty table helps nobody.
+        selected = next((k for k in keys if counts[k]), keys[0])
     tiles = [{"queue": q, "count": counts[q.key]} for q in defs]
     side = side_panel(user, kind, scope, now) if kind == "operator" else None
     return {

@@ -54,7 +54,7 @@ SHOTS = [
         "/?kind=operator&scope=all&queue=overdue",
         "The overdue queue, most urgent first",
     ),
-    Shot("workbench-handler", "handler", "/", "A department handler's queues"),
+    Shot("workbench-handler", "street_handler", "/", "A department handler's queues"),
     Shot("workbench-leader", "district_leader", "/", "A district leader's overview"),
     Shot("case-list", "operator", "/console/cases/?state=open&sort=deadline", "Case list"),
     Shot(
@@ -74,7 +74,7 @@ SHOTS = [
     ),
     Shot(
         "case-handler",
-        "handler",
+        "street_handler",
         "/console/cases/?sort=updated",
         "A case as its department handler sees it",
         steps=[("follow", "a.code-link")],
@@ -96,6 +96,7 @@ SHOTS = [
         steps=[("follow", "table.data a[href*='/console/grids/']")],
     ),
     Shot("workers", "operator", "/console/workers/", "Worker directory (phones masked)"),
+    Shot("workbench-worker", "worker", "/", "A grid worker's workbench"),
     Shot(
         "case-list-en",
         "operator",
