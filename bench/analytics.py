@@ -252,44 +252,44 @@ def compare(django_values: dict, duck_values: dict) -> dict:
     return out
 
 
+def _cell(v):
+    if v is None:
+        return ""
+    if isinstance(v, bool):
+        return int(v)
+    if hasattr(v, "timestamp"):
+        return repr(v.timestamp())
+    return v
+
+
 def _export_parquet(tmp: Path, until) -> int:
     """Cases, the action rows that reconstruct states at ``until`` and the working-hours table,
     as Parquet files (CSV from the database cursor, converted by DuckDB)."""
     import csv
 
     import duckdb
-    from django.db.models import F
 
-    from civicgrid.analytics import workcalendar
     from civicgrid.analytics.models import WorkDay
     from civicgrid.cases.models import Case, CaseAction
 
-    E = workcalendar.Epoch
-    cases = Case.objects.annotate(
-        rep=E(F("reported_at")),
-        fil=E(F("filed_at")),
-        clo=E(F("closed_at")),
-        upd=E(F("updated_at")),
-        rdue=E(F("response_due")),
-        fdue=E(F("final_due")),
-    ).values_list(
+    # Timestamps leave as exact epoch seconds (datetime.timestamp()), so the bounds compare
+    # exactly as in the database, not through a floating-point date function.
+    cases = Case.objects.values_list(
         "id",
         "state",
-        "rep",
-        "fil",
-        "clo",
-        "upd",
-        "rdue",
-        "fdue",
+        "reported_at",
+        "filed_at",
+        "closed_at",
+        "updated_at",
+        "response_due",
+        "final_due",
         "rework_count",
         "extension_count",
         "self_closed",
         "satisfaction",
     )
-    actions = (
-        CaseAction.objects.filter(case__updated_at__gte=until)
-        .annotate(t=E(F("created_at")))
-        .values_list("id", "case_id", "to_state", "t")
+    actions = CaseAction.objects.filter(case__updated_at__gte=until).values_list(
+        "id", "case_id", "to_state", "created_at"
     )
     days = WorkDay.objects.values_list(
         "day", "hours_before", "s1", "e1", "s2", "e2", "s3", "e3", "s4", "e4"
@@ -306,7 +306,7 @@ def _export_parquet(tmp: Path, until) -> int:
             w.writerow(header.split(","))
             n = 0
             for row in qs.iterator(chunk_size=5000):
-                w.writerow(["" if v is None else int(v) if isinstance(v, bool) else v for v in row])
+                w.writerow([_cell(v) for v in row])
                 n += 1
         if name == "actions":
             n_actions = n
