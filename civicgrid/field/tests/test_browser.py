@@ -192,3 +192,40 @@ def test_the_app_opens_offline_from_the_service_worker_cache(
         assert "事件上报" in page.title()
         page.goto(live_server.url + "/field/never-seen/")
         assert "无网络" in page.content()
+
+
+def test_a_patrol_records_positions_and_uploads_them(world, client, live_server, monkeypatch):
+    import time
+
+    from civicgrid.field.models import Patrol, PatrolState
+
+    from .conftest import offset
+
+    client.force_login(world.worker_a1)
+    cookie = client.cookies["sessionid"].value
+    here = A1
+    with phone(
+        monkeypatch,
+        geolocation={"latitude": here[0], "longitude": here[1], "accuracy": 8},
+        permissions=["geolocation"],
+    ) as context:
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda d: d.accept())  # "end this patrol?"
+        page.goto(live_server.url + "/field/patrol/")
+        page.click("#patrol-btn")
+        for _ in range(3):  # the phone keeps a fix every 5 s when the worker moved 25 m
+            time.sleep(5.3)
+            here = offset(*here, north_m=40)
+            context.set_geolocation({"latitude": here[0], "longitude": here[1], "accuracy": 8})
+        wait_until(page, "document.getElementById('m-pts').textContent === '4'", timeout=20)
+        page.click("#patrol-btn")
+        page.wait_for_url("**/field/patrols/*/", timeout=20_000)
+        wait_until(page, "CG.db.count('points').then(n => n === 0)")
+        assert errors == []
+    patrol = Patrol.objects.get(worker=world.worker_a1)
+    assert patrol.state == PatrolState.ENDED and patrol.point_count == 4
+    assert patrol.distance_m == pytest.approx(120, abs=2)
+    assert patrol.grid_stats.get(world.grid_a1.code)

@@ -44,6 +44,8 @@
     $("gps-state").textContent = T.gpsOk + " ±" + p.acc + "m";
     if (!me) me = L.marker([p.lat, p.lng], { icon: L.divIcon({ className: "cg-pin me", iconSize: [16, 16] }) }).addTo(map);
     else me.setLatLng([p.lat, p.lng]);
+    // Keep the worker in view: follow once they leave the middle of the map.
+    if (state && !map.getBounds().pad(-0.25).contains([p.lat, p.lng])) map.panTo([p.lat, p.lng]);
     if (!state || p.acc > 500) return;
     var last = state.last, dt = last ? p.t - last.t : Infinity, d = last ? hav(last, p) : 0;
     if (last && dt < MAX_GAP && (dt < MIN_GAP || d < MIN_MOVE)) return;
