@@ -18,6 +18,7 @@ no real prefecture) with bench users ``bench_fw_*``; all of it is deleted afterw
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import statistics
 import time
@@ -240,8 +241,6 @@ def bench_ingest(users, size: dict, rng: np.random.Generator) -> list[dict]:
             bodies.append(
                 (f"/api/field/patrols/{key}/points", auth, {"points": pts[b : b + BATCH]})
             )
-    import json
-
     encoded = [(url, auth, json.dumps(body)) for url, auth, body in bodies]
     accepted = 0
     t = time.perf_counter()
@@ -265,6 +264,45 @@ def bench_ingest(users, size: dict, rng: np.random.Generator) -> list[dict]:
     raw_s = time.perf_counter() - t
     assert loaded == total
     api_rate, raw_rate = total / api_s, total / raw_s
+    extra = []
+    if _pg():
+        # What the WAL flush of each commit costs: the same upload with the opt-in setting.
+        from django.conf import settings
+
+        conf = dict(settings.CIVICGRID)
+        settings.CIVICGRID = {**conf, "TRACK_ASYNC_COMMIT": True}
+        try:
+            again = []
+            for _key, auth, pts in sessions:
+                # A new patrol per phone (ending the first): the same points, stored again.
+                fresh = str(uuid.uuid4())
+                r = client.post(
+                    "/api/field/patrols",
+                    {"uuid": fresh, "started_at": int(start.timestamp() * 1000)},
+                    content_type="application/json",
+                    **auth,
+                )
+                assert r.status_code == 201, r.content
+                for b in range(0, per, BATCH):
+                    body = json.dumps({"points": pts[b : b + BATCH]})
+                    again.append((f"/api/field/patrols/{fresh}/points", auth, body))
+            t = time.perf_counter()
+            for url, auth, body in again:
+                client.post(url, body, content_type="application/json", **auth)
+            async_s = time.perf_counter() - t
+        finally:
+            settings.CIVICGRID = conf
+        extra.append(
+            measure(
+                "field.ingest_api_async_commit_points_per_s",
+                total / async_s,
+                "points/s",
+                baseline="the same upload with synchronous commits",
+                baseline_value=api_rate,
+                target="informative (opt-in CIVICGRID['TRACK_ASYNC_COMMIT'])",
+                ok=None,
+            )
+        )
     baseline = (
         "COPY FROM STDIN (binary)" if _pg() else "sqlite executemany INSERT (no COPY on SQLite)"
     )
@@ -281,7 +319,8 @@ def bench_ingest(users, size: dict, rng: np.random.Generator) -> list[dict]:
             batch=BATCH,
             phones=phones,
             ms_per_batch=round(api_s / len(encoded) * 1000, 2),
-        )
+        ),
+        *extra,
     ]
 
 

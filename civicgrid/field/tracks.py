@@ -316,6 +316,11 @@ def ingest(
             p.lat, p.lng = float(la), float(ln)
 
     with transaction.atomic():
+        if connection.vendor == "postgresql" and _async_commit():
+            # Opt-in (docs/field.md): no wait for the WAL flush; a database crash may lose the
+            # last few hundred ms of acknowledged points, which the phones will not resend.
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit = off")
         locked = Patrol.objects.select_for_update().filter(
             **(lookup if lookup is not None else {"pk": patrol.pk})
         )
@@ -360,6 +365,12 @@ def ingest(
         result.patrol = patrol
     result.rejected.sort(key=lambda r: r.index)
     return result
+
+
+def _async_commit() -> bool:
+    from django.conf import settings
+
+    return bool(getattr(settings, "CIVICGRID", {}).get("TRACK_ASYNC_COMMIT", False))
 
 
 def _insert(patrol_id: int, points: list[_Pt]) -> None:
