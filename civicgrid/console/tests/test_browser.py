@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 
@@ -31,10 +30,6 @@ ARGS = [
 ]
 PASSWORD = "pass-Word-123"  # the people factory's password
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
-# between browser steps are ordinary blocking calls, which Django must be told are fine.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 
 @pytest.fixture(scope="module")
 def browser():
@@ -43,10 +38,21 @@ def browser():
         pytest.skip("Debian chromium is not installed (make chromium)")
     if not finders.find("vendor/leaflet/leaflet.js"):
         pytest.skip("front-end assets missing: run make assets")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
+    # make between browser steps are ordinary blocking calls, which Django must be told are
+    # fine — for as long as the browser lives, not for the rest of the test session.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_api.sync_playwright() as pw:
+            b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            yield b
+            b.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 class Session:
@@ -209,7 +215,9 @@ def test_inline_error_keeps_the_typed_text(browser, live_server, world, cats):
     op.close()
 
 
-def test_counts_update_live_and_a_half_typed_form_survives(browser, live_server, world, cats):
+def test_counts_update_live_and_a_half_typed_form_survives(
+    browser, live_server, world, cats, settings
+):
     settings.CIVICGRID = {**settings.CIVICGRID, "CONSOLE_POLL_SECONDS": 1}
     case = new_case(world, cats)
     op = Session(browser, live_server.url).login("operator_a")
