@@ -48,7 +48,12 @@ def scope_prefixes(user, roles: Iterable[str] | None = None) -> list[str] | None
     if roles in cache:
         return cache[roles]
     prefixes: list[str] = []
-    rows = RoleAssignment.objects.filter(user=user, role__in=roles).select_related("area")
+    # Only the code and level are needed: never pull the area's boundary polygon here.
+    rows = (
+        RoleAssignment.objects.filter(user=user, role__in=roles)
+        .select_related("area")
+        .only("role", "area__code", "area__level")
+    )
     has_worker_role = False
     for ra in rows:
         if ra.role == Role.GRID_WORKER:

@@ -1,19 +1,10 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.shortcuts import render
-
-from .models import Grid
-from .selectors import grid_list_for
+from django.shortcuts import redirect
+from django.urls import reverse
 
 
 @login_required
 def grid_list(request):
-    q = request.GET.get("q", "").strip()
-    kind = request.GET.get("kind", "")
-    qs = grid_list_for(request.user, q=q, kind=kind)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "territory/grid_list.html",
-        {"page": page, "q": q, "kind": kind, "kinds": Grid.Kind.choices},
-    )
+    """The grid directory lives in the console (with teams); keep old links working."""
+    query = request.GET.urlencode()
+    return redirect(reverse("console:grids") + (f"?{query}" if query else ""), permanent=True)

@@ -155,7 +155,7 @@ def test_badge_polls_with_few_queries(client, inboxes, django_assert_max_num_que
 
 def test_every_page_carries_the_polling_bell_for_signed_in_users(client, world):
     client.force_login(world.operator_a)
-    html = client.get(reverse("territory:grid_list")).content.decode()
+    html = client.get(reverse("console:grids")).content.decode()
     assert 'id="notif-bell"' in html
     assert 'hx-trigger="load, every 30s' in html
 

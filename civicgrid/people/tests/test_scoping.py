@@ -64,7 +64,7 @@ def test_area_scope_matrix(world, persona, area):
 def test_grid_directory_page_lists_only_scope(client, world, persona):
     user = getattr(world, persona)
     client.force_login(user)
-    body = client.get(reverse("territory:grid_list")).content.decode()
+    body = client.get(reverse("console:grids")).content.decode()
     for grid in GRIDS:
         assert (getattr(world, grid).code in body) is (grid in EXPECTED_GRIDS[persona])
 
@@ -89,8 +89,15 @@ def test_nested_prefixes_are_collapsed(world):
 
 
 def test_anonymous_redirected_to_login(client, world):
-    resp = client.get(reverse("territory:grid_list"))
+    resp = client.get(reverse("console:grids"))
     assert resp.status_code == 302 and reverse("login") in resp["Location"]
+
+
+def test_old_grid_directory_link_redirects_with_query(client, world):
+    client.force_login(world.operator_a)
+    resp = client.get(reverse("territory:grid_list") + "?q=甲一")
+    assert resp.status_code == 301
+    assert resp["Location"] == reverse("console:grids") + "?q=%E7%94%B2%E4%B8%80"
 
 
 def test_role_assignment_is_unique_even_without_department(world):
