@@ -38,12 +38,11 @@ import queue
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = {"full": 1_000_000, "small": 100_000}
@@ -69,11 +68,11 @@ LIST_CASES = [
 
 
 def run(scale: str) -> list[dict]:
-    from bench._util import measure
+    from bench._util import BenchDatabase, measure
 
     n = SIZES.get(scale, SIZES["full"])
     keep = os.environ.get("BENCH_CASES_KEEP", "1") != "0"
-    with _BenchDatabase(n, keep=keep) as url:
+    with BenchDatabase("cases", n=n, keep=keep) as url:
         env = {**os.environ, "DATABASE_URL": url}
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
         proc = subprocess.run(
@@ -152,51 +151,6 @@ def run(scale: str) -> list[dict]:
         )
     )
     return out
-
-
-class _BenchDatabase:
-    """A URL for the bench database of the configured kind; dropped on exit unless kept."""
-
-    def __init__(self, n: int, *, keep: bool):
-        self.n, self.keep = n, keep
-
-    def __enter__(self) -> str:
-        import django
-
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-        django.setup()
-        from django.db import connection
-
-        self.vendor = connection.vendor
-        if self.vendor == "sqlite":
-            self.path = Path(tempfile.gettempdir()) / f"civicgrid-bench-cases-{self.n}.sqlite3"
-            return f"sqlite:///{self.path}"
-        if self.vendor != "postgresql":
-            raise RuntimeError(f"unsupported database {self.vendor}")
-        s = connection.settings_dict
-        self.name = f"bench_cases_{self.n}"
-        with connection._nodb_cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name])
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{self.name}"')
-        auth = quote(s["USER"] or "", safe="")
-        if s.get("PASSWORD"):
-            auth += ":" + quote(s["PASSWORD"], safe="")
-        host = s.get("HOST") or "localhost"
-        port = s.get("PORT") or 5432
-        return f"postgres://{auth}@{host}:{port}/{self.name}"
-
-    def __exit__(self, *exc) -> None:
-        if self.keep:
-            return
-        if self.vendor == "sqlite":
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        else:
-            from django.db import connection
-
-            with connection._nodb_cursor() as cursor:
-                cursor.execute(f'DROP DATABASE IF EXISTS "{self.name}"')
 
 
 # --- the child: runs inside the bench database ------------------------------------------------

@@ -14,21 +14,18 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 120.0
 
 
 def run(scale: str) -> list[dict]:
-    from bench._util import measure
+    from bench._util import BenchDatabase, measure
 
     grids = 10_000 if scale == "full" else 1_000
-    with _fresh_database() as url:
+    with BenchDatabase("seed") as url:
         env = {**os.environ, "DATABASE_URL": url}
         env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
         proc = subprocess.run(
@@ -58,45 +55,6 @@ def run(scale: str) -> list[dict]:
             grid_members=r["members"],
         )
     ]
-
-
-class _fresh_database:
-    """A database URL for a new, empty database of the configured kind; removed on exit."""
-
-    def __enter__(self) -> str:
-        import django
-
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
-        django.setup()
-        from django.db import connection
-
-        self.vendor = connection.vendor
-        if self.vendor == "sqlite":
-            self.tmp = tempfile.TemporaryDirectory(prefix="civicgrid-bench-seed-")
-            return f"sqlite:///{self.tmp.name}/bench.sqlite3"
-        if self.vendor != "postgresql":
-            raise RuntimeError(f"unsupported database {self.vendor}")
-        s = connection.settings_dict
-        self.name = f"bench_seed_{uuid.uuid4().hex[:8]}"
-        self._admin(f'CREATE DATABASE "{self.name}"')
-        auth = quote(s["USER"] or "", safe="")
-        if s.get("PASSWORD"):
-            auth += ":" + quote(s["PASSWORD"], safe="")
-        host = s.get("HOST") or "localhost"
-        port = s.get("PORT") or 5432
-        return f"postgres://{auth}@{host}:{port}/{self.name}"
-
-    def _admin(self, sql: str) -> None:
-        from django.db import connection
-
-        with connection._nodb_cursor() as cursor:
-            cursor.execute(sql)
-
-    def __exit__(self, *exc) -> None:
-        if self.vendor == "sqlite":
-            self.tmp.cleanup()
-        else:
-            self._admin(f'DROP DATABASE IF EXISTS "{self.name}"')
 
 
 def _child(grids: int) -> None:
