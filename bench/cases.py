@@ -374,18 +374,10 @@ def _some_code(user) -> str:
 
 
 def _page_queryset(user, filters: dict, cursor: str | None, limit: int):
-    """The queryset ``case_list_for`` evaluates for one page (kept in step with the selector)."""
-    from django.db.models import Q
+    """The queryset ``case_list_for`` evaluates for one page."""
+    from civicgrid.cases.selectors import case_page_queryset
 
-    from civicgrid.cases.selectors import case_queryset_for, decode_cursor
-
-    qs = case_queryset_for(user, **filters).select_related(
-        "category", "grid", "area", "department", "worker"
-    )
-    if cursor:
-        when, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(reported_at__lt=when) | Q(reported_at=when, pk__lt=pk))
-    return qs.order_by("-reported_at", "-id")[: limit + 1]
+    return case_page_queryset(user, cursor=cursor, limit=limit, **filters)
 
 
 # --- intake -----------------------------------------------------------------------------------

@@ -216,11 +216,13 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
 def report_case(request: HttpRequest, payload: CaseReportIn):
     """201 with the new case; 200 with the first case when ``client_id`` was already used."""
     data = payload.dict()
-    started = timezone.now()
-    known = bool(data["client_id"]) and Case.objects.filter(client_id=data["client_id"]).exists()
-    case = services.case_report(actor=request.user, **data)
-    created = not known and case.reported_at >= started
-    return Status(201 if created else 200, _detail(_reload(request.user, case), request.user))
+    case, created = services.case_report_outcome(actor=request.user, **data)
+    if not created:
+        # The first delivery's case, loaded bare by the idempotency check: read it as the
+        # caller sees it. A case created just now is complete in memory (its category, grid,
+        # area and owner center are the objects the service resolved): no re-read.
+        case = _reload(request.user, case)
+    return Status(201 if created else 200, _detail(case, request.user))
 
 
 @router.post(

@@ -18,7 +18,16 @@ from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.people.models import Role, RoleAssignment
 from civicgrid.people.scoping import scope_q
 
-from .models import OPEN_STATES, Case, CaseAction, Category, SlaState, State
+from .models import (
+    OPEN_STATES,
+    TRACKING_ALPHABET,
+    TRACKING_LEN,
+    Case,
+    CaseAction,
+    Category,
+    SlaState,
+    State,
+)
 
 _GEOD = Geod(ellps="WGS84")
 DUPLICATE_RADIUS_M = 100
@@ -26,6 +35,38 @@ DUPLICATE_WINDOW = dt.timedelta(hours=72)
 VIEW_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.GRID_WORKER, Role.ADMIN)
 # What an operator's default queue shows: cases waiting for a center's decision.
 QUEUE_STATES = (State.REPORTED, State.FILED, State.HANDLED)
+_TRACKING_CHARS = frozenset(TRACKING_ALPHABET)
+# What a list row (the API's summary) reads: never boundaries, password hashes or the long text
+# columns of the detail (result, rating comment).
+LIST_RELATED = ("category", "grid", "area", "department", "worker")
+LIST_FIELDS = (
+    "id",
+    "tracking_code",
+    "flow",
+    "state",
+    "description",
+    "address",
+    "lat",
+    "lng",
+    "scope_code",
+    "owner_code",
+    "source",
+    "priority",
+    "reported_at",
+    "sla_state",
+    "sla_due_at",
+    "version",
+    "reporter_id",
+    *LIST_RELATED,
+    "category__code",
+    "category__name",
+    "grid__code",
+    "area__code",
+    "department__code",
+    "department__name",
+    "worker__username",
+    "worker__full_name",
+)
 
 
 def case_visible_q(user) -> Q:
@@ -38,9 +79,12 @@ def case_visible_q(user) -> Q:
     q = scope_q(user, "scope_code", roles=VIEW_ROLES) | scope_q(
         user, "owner_code", roles=[Role.OPERATOR]
     )
-    for ra in RoleAssignment.objects.filter(
-        user=user, role=Role.HANDLER, department__isnull=False
-    ).select_related("area"):
+    # Only the code and level of the area: never its boundary polygon.
+    for ra in (
+        RoleAssignment.objects.filter(user=user, role=Role.HANDLER, department__isnull=False)
+        .select_related("area")
+        .only("department_id", "area__code", "area__level")
+    ):
         q |= Q(department_id=ra.department_id, scope_code__startswith=ra.area.prefix)
     return q | Q(worker_id=user.pk) | Q(reporter_id=user.pk)
 
@@ -179,12 +223,24 @@ def case_queryset_for(
         qs = qs.filter(reported_at__lt=_as_end(date_to))
     text = (text or "").strip()
     if text:
+        code = text.upper()
+        if looks_like_tracking_code(code):
+            # One indexed lookup first: a LIKE over description/address scans the table where no
+            # trigram index exists (SQLite), and a code that matches is what the caller meant.
+            by_code = qs.filter(tracking_code=code)
+            if by_code.exists():
+                return by_code
         qs = qs.filter(
             Q(tracking_code=text.upper())
             | Q(description__icontains=text)
             | Q(address__icontains=text)
         )
     return qs
+
+
+def looks_like_tracking_code(text: str) -> bool:
+    """Whether ``text`` (upper-cased) has the shape of a tracking code (see new_tracking_code)."""
+    return len(text) == TRACKING_LEN and _TRACKING_CHARS.issuperset(text)
 
 
 def _as_start(value) -> dt.datetime:
@@ -199,16 +255,39 @@ def _as_end(value) -> dt.datetime:
     return timezone.make_aware(dt.datetime.combine(value + dt.timedelta(days=1), dt.time.min))
 
 
-def case_list_for(user, *, cursor: str | None = None, limit: int = 50, **filters) -> Page:
-    """One page of visible cases, newest first, keyset-paginated on (reported_at, id)."""
-    limit = max(1, min(int(limit), 200))
-    qs = case_queryset_for(user, **filters).select_related(
-        "category", "grid", "area", "department", "worker"
-    )
+def case_page_queryset(
+    user, *, cursor: str | None = None, limit: int = 50, **filters
+) -> QuerySet[Case]:
+    """The rows of one list page (``limit + 1`` of them, to tell whether another page follows).
+
+    Two steps in one statement: the page's ids come from a subquery without joins (ordered,
+    filtered, limited: an index range on the database), then only those rows are joined to
+    their category, grid, area, department and worker. Joining first made the planner consider
+    the joins for every matching row.
+    """
+    qs = case_queryset_for(user, **filters)
     if cursor:
         when, pk = decode_cursor(cursor)
-        qs = qs.filter(Q(reported_at__lt=when) | Q(reported_at=when, pk__lt=pk))
-    items = list(qs.order_by("-reported_at", "-id")[: limit + 1])
+        # The redundant ``reported_at <= when`` gives both databases an index range to start
+        # from instead of an OR they may answer with a full sort.
+        qs = qs.filter(Q(reported_at__lte=when), Q(reported_at__lt=when) | Q(pk__lt=pk))
+    ids = qs.order_by("-reported_at", "-id").values("pk")[: limit + 1]
+    return (
+        Case.objects.filter(pk__in=ids)
+        .select_related(*LIST_RELATED)
+        .only(*LIST_FIELDS)
+        .order_by("-reported_at", "-id")
+    )
+
+
+def case_list_for(user, *, cursor: str | None = None, limit: int = 50, **filters) -> Page:
+    """One page of visible cases, newest first, keyset-paginated on (reported_at, id).
+
+    List rows carry only the columns of a summary (``LIST_FIELDS``); read a case's detail with
+    ``case_get_for``.
+    """
+    limit = max(1, min(int(limit), 200))
+    items = list(case_page_queryset(user, cursor=cursor, limit=limit, **filters))
     more = len(items) > limit
     items = items[:limit]
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from civicgrid.core.errors import Conflict, DomainError, NotFound
 from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import has_role
+from civicgrid.territory.codes import area_prefix
 from civicgrid.territory.models import Area, Grid
 
 from . import sla
@@ -53,25 +54,35 @@ SOURCE_ROLES = {
 
 
 def owner_center_for(area: Area, category: Category) -> Center:
-    """The center at the category's handling level above ``area``, else the next one up."""
-    node: Area | None = area
-    chain = []
-    while node is not None:
-        chain.append(node)
-        node = node.parent
-    candidates = [a for a in chain if a.level <= category.handling_level]
-    centers = {c.area_id: c for c in Center.objects.filter(area__in=candidates)}
-    for a in candidates:  # nearest first
-        if a.pk in centers:
-            center = centers[a.pk]
-            center.area = a
-            return center
+    """The center at the category's handling level above ``area``, else the next one up.
+
+    An ancestor's code is the area's code cut to the ancestor level's prefix and padded with
+    zeros (the statistical code structure, enforced when areas are created), so one query on
+    the candidate codes finds the centers without walking and loading the ancestor chain.
+    """
+    candidates = [
+        area_prefix(area.code, level).ljust(12, "0")
+        for level in range(min(area.level, category.handling_level), 0, -1)
+    ]
+    rows = (
+        Center.objects.filter(area__code__in=candidates)
+        .select_related("area")
+        .only("id", "name", "phone", "area__id", "area__code", "area__name", "area__level")
+    )
+    centers = {c.area.code: c for c in rows}
+    for code in candidates:  # nearest first
+        if code in centers:
+            return centers[code]
     raise DomainError(
         "no_center",
         _("No center is responsible for %(area)s; ask an administrator to set one up.")
         % {"area": area.name},
         field="location",
     )
+
+
+# What a report needs of its grid and community: never their boundary polygons.
+_GRID_FIELDS = ("id", "code", "name", "area__id", "area__code", "area__name", "area__level")
 
 
 def _location(lat, lng, crs: str) -> dict[str, Any]:
@@ -88,11 +99,14 @@ def _location(lat, lng, crs: str) -> dict[str, Any]:
     res = locate(lat, lng, crs=crs)
     out: dict[str, Any] = {"lat": res.lat, "lng": res.lng, "micro_grid_id": res.micro_grid_id}
     if res.found and res.grid_id:
-        grid = Grid.objects.select_related("area").get(pk=res.grid_id)
+        grid = Grid.objects.select_related("area").only(*_GRID_FIELDS).get(pk=res.grid_id)
         out.update(grid=grid, area=grid.area, scope_code=grid.code)
         return out
     nearest = (
-        Grid.objects.select_related("area").filter(code=res.nearest_grid_code).first()
+        Grid.objects.select_related("area")
+        .only(*_GRID_FIELDS)
+        .filter(code=res.nearest_grid_code)
+        .first()
         if res.nearest_grid_code
         else None
     )
@@ -112,7 +126,12 @@ def _location(lat, lng, crs: str) -> dict[str, Any]:
     return out
 
 
-def case_report(
+def case_report(**kwargs: Any) -> Case:
+    """File a new report (state ``reported``); see ``case_report_outcome`` for the arguments."""
+    return case_report_outcome(**kwargs)[0]
+
+
+def case_report_outcome(
     *,
     actor: User | None,
     category: Category | str,
@@ -128,8 +147,11 @@ def case_report(
     reporter_phone: str = "",
     client_id: str | None = None,
     attachments: list | None = None,
-) -> Case:
+) -> tuple[Case, bool]:
     """File a new report (state ``reported``). Idempotent on ``client_id``.
+
+    Returns the case and whether this call created it (False: an earlier delivery of the same
+    ``client_id`` did, and that first case is returned).
 
     Anonymous reports (``actor`` None) need a phone number. Staff sources are checked against
     the actor's roles (grid worker app/patrol: grid worker; hotline: operator; department:
@@ -144,7 +166,7 @@ def case_report(
             )
         existing = _existing_report(client_id, actor, reporter_phone)
         if existing is not None:
-            return existing
+            return existing, False
     if source not in Source.values:
         raise DomainError(
             "invalid", _("source must be one of %(v)s.") % {"v": Source.values}, field="source"
@@ -195,7 +217,12 @@ def case_report(
         state=State.REPORTED,
         reported_at=now,
         updated_at=now,
-        **sla.response_clock(cat, now, now),
+        # In UTC as the database hands datetimes back: the caller may answer with this very
+        # object instead of re-reading it.
+        **{
+            k: v.astimezone(dt.UTC) if isinstance(v, dt.datetime) else v
+            for k, v in sla.response_clock(cat, now, now).items()
+        },
     )
     step = Step(
         case=case,
@@ -232,7 +259,7 @@ def case_report(
         if client_id is not None:
             existing = _existing_report(client_id, actor, reporter_phone)
             if existing is not None:
-                return existing
+                return existing, False
         raise
     owner_id = owner.pk
     transaction.on_commit(
@@ -245,7 +272,7 @@ def case_report(
             sms=prio >= Priority.URGENT,
         )
     )
-    return case
+    return case, True
 
 
 def _existing_report(client_id: str, actor, phone: str) -> Case | None:

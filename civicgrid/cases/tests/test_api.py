@@ -687,3 +687,39 @@ def test_duplicates_suggests_nearby_open_cases_of_the_same_category(client, worl
 def test_duplicates_of_an_out_of_scope_case_answers_404(client, world, cats):
     case = report(world, cats, at=B1, actor=world.citizen, source="citizen")
     assert as_user(client, world.leader_a).get(f"{API}/{case.pk}/duplicates").status_code == 404
+
+
+# --- report intake cost ------------------------------------------------------------------------------
+
+REPORT = {"category": "0401", "description": "井盖缺失", "lat": A1[0], "lng": A1[1],
+          "source": "grid_worker", "client_id": "intake-cost-0001"}  # fmt: skip
+
+
+def test_report_runs_a_bounded_number_of_queries_and_reads_no_boundaries(client, world, cats):
+    """Was 25 statements: a second client_id check in the endpoint, the ancestor areas walked one
+    by one with their boundaries, the new case re-read through the visibility rule."""
+    as_user(client, world.worker_a1)
+    post(client, f"{API}/", {**REPORT, "client_id": "intake-warm-0001"})  # session, caches
+    with CaptureQueriesContext(connection) as ctx:
+        r = post(client, f"{API}/", REPORT)
+    assert r.status_code == 201, r.json()
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    # session + user, client_id, roles, category, territory version, grid+community, centers,
+    # savepoint, 2 inserts, release, capacities (2), attachments, timeline
+    assert len(sqls) <= 16, "\n".join(sqls)
+    assert sum('"cases_case"."client_id" =' in s for s in sqls) == 1
+    # The locate step, the grid/community and the owner center never load a boundary polygon.
+    # (engine.capacities' role-assignment read still does: outside the intake path.)
+    boundaries = ('"territory_area"."boundary"', '"territory_grid"."boundary"')
+    heavy = [s for s in sqls if any(b in s for b in boundaries)]
+    assert not [s for s in heavy if "people_roleassignment" not in s.split(" WHERE ")[0]]
+
+
+def test_report_answer_is_the_case_as_read_back(client, world, cats):
+    as_user(client, world.worker_a1)
+    created = post(client, f"{API}/", REPORT)
+    assert created.status_code == 201
+    body = created.json()
+    assert client.get(f"{API}/{body['id']}").json() == body
+    again = post(client, f"{API}/", REPORT)
+    assert again.status_code == 200 and again.json() == body

@@ -150,3 +150,36 @@ def test_public_timeline_hides_staff_names_and_internal_notes(world, cats):
     staff = selectors.case_timeline(case)
     assert any(r["actor"] == str(world.operator_a) for r in staff)
     assert any("纠纷史" in r["note"] for r in staff)
+
+
+def test_code_shaped_q_matches_the_code_first_then_falls_back_to_text(world, cats):
+    target = report(world, cats)
+    quoting = report(world, cats)
+    Case = type(target)
+    Case.objects.filter(pk=quoting.pk).update(description=f"同 {target.tracking_code} 重复")
+    q = selectors.case_queryset_for
+    assert list(q(world.operator_a, text=target.tracking_code.lower())) == [target]
+    # A code-shaped word that is no case's code still searches the text.
+    unknown = "ABCDEFGHJK23"
+    assert unknown != target.tracking_code
+    Case.objects.filter(pk=quoting.pk).update(description=f"见 {unknown}")
+    assert list(q(world.operator_a, text=unknown)) == [quoting]
+    # Outside the caller's scope the code is not found: the text search decides (nothing).
+    assert not q(world.outsider_b, text=target.tracking_code).exists()
+
+
+def test_list_page_reads_ids_first_and_no_heavy_columns(world, cats):
+    from civicgrid.cases.api import _summary
+
+    for _ in range(3):
+        drive(world, cats, State.ASSIGNED)
+    with CaptureQueriesContext(connection) as ctx:
+        page = selectors.case_list_for(world.operator_a, limit=2)
+    sql = ctx.captured_queries[-1]["sql"]
+    assert sql.count("SELECT") == 2 and " IN (SELECT" in sql  # ids subquery, then the rows
+    for column in ("boundary", '"result"', "rating_text", "password", "reporter_phone"):
+        assert column not in sql
+    with CaptureQueriesContext(connection) as ctx:
+        rows = [_summary(c) for c in page.items]  # everything a list row shows is loaded
+    assert not ctx.captured_queries
+    assert [r["id"] for r in rows] == [c.pk for c in page.items] and rows[0]["department"]

@@ -689,3 +689,37 @@ def test_a_new_township_center_takes_over_its_villages_cases(world, cats):
     street_b = CenterFactory(area=world.street_b)
     after = report(world, cats, at=B1, actor=world.citizen, source="citizen")
     assert before.owner == world.center_b and after.owner == street_b
+
+
+@pytest.mark.parametrize(
+    "level, expected",
+    [(4, "center_comm_a"), (3, "center_street_a"), (2, "center_a"), (1, "center_city")],
+)
+def test_owner_center_is_the_nearest_at_or_above_the_handling_level(world, cats, level, expected):
+    cats.small.handling_level = level
+    owner = services.owner_center_for(world.grid_a1.area, cats.small)
+    assert owner.pk == getattr(world, expected).pk
+    assert owner.area.code == getattr(world, expected).area.code
+
+
+def test_owner_center_skips_levels_without_a_center(world, cats):
+    world.center_comm_a.delete()
+    world.center_street_a.delete()
+    assert services.owner_center_for(world.grid_a1.area, cats.small).pk == world.center_a.pk
+    from civicgrid.territory.tests.factories import AreaFactory
+
+    city = AreaFactory(code="150100000000")
+    county = AreaFactory(code="150102000000", parent=city)
+    street = AreaFactory(code="150102001000", parent=county)
+    village = AreaFactory(code="150102001001", parent=street)
+    with pytest.raises(DomainError) as exc:
+        services.owner_center_for(village, cats.small)
+    assert exc.value.code == "no_center" and exc.value.field == "location"
+
+
+def test_report_outcome_says_whether_this_call_created_the_case(world, cats):
+    kw = dict(actor=world.worker_a1, category=cats.small, description="x", lat=A1[0],
+              lng=A1[1], source="grid_worker", client_id="outcome-0000-0001")  # fmt: skip
+    first, created = services.case_report_outcome(**kw)
+    again, created_again = services.case_report_outcome(**kw)
+    assert (created, created_again) == (True, False) and again.pk == first.pk
