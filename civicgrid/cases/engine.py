@@ -156,7 +156,12 @@ def state_label(state: str, flow: str = Flow.CASE) -> str:
 def _assignments(user) -> list[RoleAssignment]:
     cached = user.__dict__.get("_cases_assignments")
     if cached is None:
-        cached = list(RoleAssignment.objects.filter(user=user).select_related("area"))
+        # Only codes and levels are read: never pull the areas' boundary polygons here.
+        cached = list(
+            RoleAssignment.objects.filter(user=user)
+            .select_related("area")
+            .only("role", "department_id", "center_id", "area__code", "area__level")
+        )
         user.__dict__["_cases_assignments"] = cached
     return cached
 
