@@ -66,6 +66,8 @@ def fresh_index():
 def as_user(client, world):
     def login(persona: str):
         client.force_login(getattr(world, persona))
+        # Messages are checked for the field's English name; the UI default is Chinese.
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
         return client
 
     return login
