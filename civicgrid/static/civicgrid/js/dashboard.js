@@ -224,8 +224,15 @@
         formatter: function (p) { return fmtRate(top[p.dataIndex].on_time_close_rate); } },
     }];
     el.setOption(o, true);
-    el.off("click");
-    el.on("click", function (p) { if (top[p.dataIndex]) drill(top[p.dataIndex].code); });
+    // The whole row drills down, not only the bar: an area with a 0 % (or no) rate has no bar to hit.
+    var zr = el.getZr();
+    zr.off("click");
+    zr.on("click", function (e) {
+      var px = [e.offsetX, e.offsetY];
+      if (!el.containPixel("grid", px)) return;
+      var idx = el.convertFromPixel({ seriesIndex: 0 }, px)[1];
+      if (top[idx]) drill(top[idx].code);
+    });
   }
 
   function renderCategories(rows) {
