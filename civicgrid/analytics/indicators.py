@@ -269,6 +269,7 @@ def compute(
     """
     wanted = set(keys) if keys is not None else set(BY_KEY)
     durations = any(k.startswith("duration_") for k in wanted)
+    p90 = any(k.startswith("duration_p90") for k in wanted)
     dispatch = "dispatch_accuracy" in wanted
     now = now or timezone.now()
     s, t = period.start, period.until(now)
@@ -276,7 +277,9 @@ def compute(
     g = group.case if group else None
     out: dict[Any, Counts] = {}
     with _read_session():
-        _compute(out, user, filters, base, s, t, now, group, g, durations, dispatch, supervisions)
+        _compute(
+            out, user, filters, base, s, t, now, group, g, durations, p90, dispatch, supervisions
+        )
     if group is None:
         out.setdefault(None, Counts())
     return out
@@ -295,7 +298,7 @@ def _read_session():
         yield
 
 
-def _compute(out, user, filters, base, s, t, now, group, g, durations, dispatch, supervisions):
+def _compute(out, user, filters, base, s, t, now, group, g, durations, p90, dispatch, supervisions):
     """The queries of ``compute``, adding their counts to ``out``."""
 
     def put(rows: dict[Any, dict]) -> None:
@@ -306,7 +309,7 @@ def _compute(out, user, filters, base, s, t, now, group, g, durations, dispatch,
 
     # 1–3 and 7. The cohorts reported, filed and closed in [s, T′) and the durations of the
     # closed ones, in one statement.
-    put(_cohorts(base, s, t, g, durations))
+    put(_cohorts(base, s, t, g, durations, p90))
     # 4. Open at T′ and past a deadline.
     put(_open_at(base, t, now, g))
     # 5. Dispatches and returns in [s, T′), from the action log; each belongs to the department
@@ -362,7 +365,15 @@ def _open_at(base: QuerySet, t: dt.datetime, now: dt.datetime, g: Any) -> dict[A
     if t < now:
         parts += [
             base.filter(closed_at__gte=t, reported_at__lt=t),
-            base.filter(state__in=TERMINAL_LATE, updated_at__gte=t, reported_at__lt=t),
+            # Found through the action log's (action, time) index rather than by scanning
+            # every rejected or merged case ever.
+            base.filter(
+                state__in=TERMINAL_LATE,
+                reported_at__lt=t,
+                pk__in=CaseAction.objects.filter(
+                    action__in=("reject", "merge"), created_at__gte=t
+                ).values("case_id"),
+            ),
         ]
     out: dict[Any, dict] = {}
     for qs in parts:
@@ -417,7 +428,12 @@ DURATION_KEYS = (
 
 
 def _cohorts(
-    base: QuerySet, s: dt.datetime, t: dt.datetime, group_expr: Any, durations: bool
+    base: QuerySet,
+    s: dt.datetime,
+    t: dt.datetime,
+    group_expr: Any,
+    durations: bool,
+    p90: bool = True,
 ) -> dict[Any, dict]:
     """Cohort counts and filed→closed durations per group, in one SQL statement.
 
@@ -476,52 +492,71 @@ def _cohorts(
     )
     sql, params = inner.query.sql_with_params()
     sums = ", ".join(f"SUM({expr}) AS {name}" for name, expr in COHORT_SUMS.items())
-    ctes = [f"m AS MATERIALIZED ({sql})", f'a AS (SELECT "_g" AS g, {sums} FROM m GROUP BY "_g")']
     if not durations:
-        select = "SELECT a.* FROM a"
+        statement = f'SELECT "_g" AS g, {sums} FROM ({sql}) AS m GROUP BY "_g"'
+        names = list(COHORT_SUMS)
     else:
+        # The closed cases' durations: natural hours by arithmetic, working hours through the
+        # working-hours table joined on each timestamp's day (closed-and-filed rows only).
         workcalendar.ensure_for_cases()
         table = connection.ops.quote_name(WorkDay._meta.db_table)
-        w_c = workcalendar.working_hours_sql('m."_c"', "wc")
-        w_f = workcalendar.working_hours_sql('m."_f"', "wf")
-        ctes.append(
-            f"""d AS MATERIALIZED (
-                SELECT m."_g" AS g, (m."_c" - m."_f") / 3600.0 AS nat, {w_c} - {w_f} AS wrk
-                FROM m
-                JOIN {table} AS wc ON wc.day = {workcalendar.day_key_sql('m."_c"')}
-                JOIN {table} AS wf ON wf.day = {workcalendar.day_key_sql('m."_f"')}
-                WHERE m."_clo" = 1 AND m."_f" IS NOT NULL
-            )"""
-        )
-        if grouped:
-            ctes.append(
-                """r AS (
-                    SELECT g, nat, wrk,
-                           ROW_NUMBER() OVER (PARTITION BY g ORDER BY nat) AS rn_n,
-                           ROW_NUMBER() OVER (PARTITION BY g ORDER BY wrk) AS rn_w,
-                           COUNT(*) OVER (PARTITION BY g) AS n
-                    FROM d
-                )"""
-            )
-            ctes.append(
-                """p AS (
-                    SELECT g, COUNT(*) AS dn, AVG(nat) AS mn, AVG(wrk) AS mw,
-                           MAX(CASE WHEN rn_n = (9 * n + 9) / 10 THEN nat END) AS pn,
-                           MAX(CASE WHEN rn_w = (9 * n + 9) / 10 THEN wrk END) AS pw
-                    FROM r GROUP BY g
-                )"""
-            )
-            select = "SELECT a.*, p.dn, p.mn, p.mw, p.pn, p.pw FROM a LEFT JOIN p ON p.g = a.g"
+        timed = 'm."_clo" = 1 AND m."_f" IS NOT NULL'
+        x = f"""SELECT m.*,
+                   CASE WHEN {timed} THEN (m."_c" - m."_f") / 3600.0 END AS nat,
+                   CASE WHEN {timed} THEN {workcalendar.working_hours_sql('m."_c"', "wc")}
+                        - {workcalendar.working_hours_sql('m."_f"', "wf")} END AS wrk
+            FROM ({sql}) AS m
+            LEFT JOIN {table} AS wc
+                ON {timed} AND wc.day = {workcalendar.day_key_sql('m."_c"')}
+            LEFT JOIN {table} AS wf
+                ON {timed} AND wf.day = {workcalendar.day_key_sql('m."_f"')}"""
+        means = "COUNT(nat) AS dn, AVG(nat) AS mn, AVG(wrk) AS mw"
+        if not p90:
+            statement = f'SELECT "_g" AS g, {sums}, {means} FROM ({x}) AS x GROUP BY "_g"'
+            names = list(COHORT_SUMS) + [
+                "durations",
+                "duration_mean_hours",
+                "duration_mean_work_hours",
+            ]
         else:
-            ctes.append("dn AS (SELECT COUNT(*) AS n FROM d)")
-            top = "LIMIT 1 OFFSET (SELECT n - (9 * n + 9) / 10 FROM dn)"
-            select = f"""SELECT a.*, (SELECT n FROM dn), (SELECT AVG(nat) FROM d),
-                (SELECT AVG(wrk) FROM d),
-                (SELECT nat FROM d ORDER BY nat DESC {top}),
-                (SELECT wrk FROM d ORDER BY wrk DESC {top})
-                FROM a"""
-    statement = "WITH " + ",\n".join(ctes) + "\n" + select
-    names = list(COHORT_SUMS) + (list(DURATION_KEYS) if durations else [])
+            ctes = [
+                f"x AS MATERIALIZED ({x})",
+                f'a AS (SELECT "_g" AS g, {sums}, {means} FROM x GROUP BY "_g")',
+                'd AS MATERIALIZED (SELECT "_g" AS g, nat, wrk FROM x WHERE nat IS NOT NULL)',
+            ]
+            if grouped:
+                ctes.append(
+                    """r AS (
+                        SELECT g, nat, wrk,
+                               ROW_NUMBER() OVER (PARTITION BY g ORDER BY nat) AS rn_n,
+                               ROW_NUMBER() OVER (PARTITION BY g ORDER BY wrk) AS rn_w,
+                               COUNT(*) OVER (PARTITION BY g) AS n
+                        FROM d
+                    )"""
+                )
+                ctes.append(
+                    """p AS (
+                        SELECT g, MAX(CASE WHEN rn_n = (9 * n + 9) / 10 THEN nat END) AS pn,
+                                  MAX(CASE WHEN rn_w = (9 * n + 9) / 10 THEN wrk END) AS pw
+                        FROM r GROUP BY g
+                    )"""
+                )
+                select = "SELECT a.*, p.pn, p.pw FROM a LEFT JOIN p ON p.g = a.g"
+            else:
+                ctes.append("dn AS (SELECT COUNT(*) AS n FROM d)")
+                top = "LIMIT 1 OFFSET (SELECT n - (9 * n + 9) / 10 FROM dn)"
+                select = f"""SELECT a.*,
+                    (SELECT nat FROM d ORDER BY nat DESC {top}),
+                    (SELECT wrk FROM d ORDER BY wrk DESC {top})
+                    FROM a"""
+            statement = "WITH " + ",\n".join(ctes) + "\n" + select
+            names = list(COHORT_SUMS) + [
+                "durations",
+                "duration_mean_hours",
+                "duration_mean_work_hours",
+                "duration_p90_hours",
+                "duration_p90_work_hours",
+            ]
     out: dict[Any, dict] = {}
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
