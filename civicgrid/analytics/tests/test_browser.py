@@ -108,7 +108,15 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(live_server, client, m
             assert first["name"] in page.locator("#crumbs .here").inner_text()
             sub_received = page.locator('#tiles .kpi[data-key="received"] .kpi-value').inner_text()
             assert sub_received.replace(",", "") == str(first["received"])
-            # Every grid on the map now lies in the district.
+            # Every grid on the map now lies in the district (the map layer loads after the figures).
+            page.wait_for_function(
+                """(p) => {
+                    const m = window.civicgridDashboard.state.map;
+                    return m && m.features.length > 0
+                        && m.features.every(f => f.properties.code.startsWith(p));
+                }""",
+                arg=first["prefix"],
+            )
             codes = page.evaluate(
                 "window.civicgridDashboard.state.map.features.map(f => f.properties.code)"
             )
