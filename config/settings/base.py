@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "civicgrid.public",
     "civicgrid.analytics",
     "civicgrid.notifications",
+    "civicgrid.basedata",
     "civicgrid.api",
 ]
 
@@ -196,3 +197,8 @@ LOGGING = {
 CIVICGRID = {
     "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Civic@2026"),
 }
+
+# Personal-data keys (SM4 for ID numbers and phones, SM3-HMAC blind index) live outside the
+# database: PII_KEYS / PII_ACTIVE_KEY / PII_INDEX_KEY in the environment, or this key file
+# (generated on first use). See civicgrid/basedata/crypto.py and docs/basedata.md.
+PII_KEY_FILE = Path(os.environ.get("PII_KEY_FILE", VAR_DIR / "pii_keys.json"))
