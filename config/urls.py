@@ -14,6 +14,7 @@ urlpatterns = [
     path("field/", include("civicgrid.field.urls")),
     path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
+    path("basedata/", include("civicgrid.basedata.urls")),
     path("admin/", admin.site.urls),
 ]
 

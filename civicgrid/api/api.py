@@ -32,6 +32,7 @@ ROUTERS = [
     ("public", "/public", "public"),
     ("analytics", "/analytics", "analytics"),
     ("notifications", "/notifications", "notifications"),
+    ("basedata", "/basedata", "basedata"),
 ]
 for app, prefix, tag in ROUTERS:
     try:
