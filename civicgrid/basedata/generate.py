@@ -14,9 +14,17 @@ BIRTH_DAYS = 30_000  # about 82 years of birth dates
 BIRTH0 = dt.date(1940, 1, 1)
 
 
+ID_SPACE = BIRTH_DAYS * 1000  # birth dates × 3-digit serials
+
+
 def id_for(region: str, n: int) -> str:
-    """The n-th synthetic ID number of a region: unique for n < 30 million."""
-    return make_resident_id(region, BIRTH0 + dt.timedelta(days=n % BIRTH_DAYS), n // BIRTH_DAYS)
+    """The n-th synthetic ID number of a region: unique for n < 30 million.
+
+    n is scattered over (birth date, serial) by multiplying with a number coprime to the space,
+    so neighbours differ in birth date and gender.
+    """
+    m = (n * 7919) % ID_SPACE
+    return make_resident_id(region, BIRTH0 + dt.timedelta(days=m // 1000), m % 1000)
 
 
 def phone_for(n: int) -> str:
