@@ -93,7 +93,32 @@ def worker_month_stats(*, user_ids: list[int], start: dt.datetime, end: dt.datet
         out[uid].setdefault("checkins", 0 if CheckIn is not None else None)
     if TrackPoint is not None:
         _coverage(out, TrackPoint, user_ids, start, end)
+    _base_data(out, user_ids, start, end)
     return out
+
+
+def _base_data(out: dict, user_ids, start, end) -> None:
+    """Base-data records created or changed, and visits made, by each worker in the period."""
+    try:
+        ChangeLog, Visit = (
+            apps.get_model("basedata", "ChangeLog"),
+            apps.get_model("basedata", "Visit"),
+        )
+    except LookupError:
+        return
+    for uid in user_ids:
+        out[uid]["base_data_touched"] = 0
+    for model, who, when in ((ChangeLog, "actor_id", "at"), (Visit, "worker_id", "at")):
+        rows = (
+            model.objects.filter(
+                **{f"{who}__in": user_ids, f"{when}__gte": start, f"{when}__lt": end}
+            )
+            .values(who)
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            out[row[who]]["base_data_touched"] += row["n"]
 
 
 def _coverage(out: dict, TrackPoint, user_ids, start, end) -> None:

@@ -63,6 +63,9 @@ class Keyring:
             raise ImproperlyConfigured("PII index key must be at least 32 bytes")
         if any(std_hmac.compare_digest(self.index_key[:16], k) for k in self.keys.values()):
             raise ImproperlyConfigured("PII index key must differ from the encryption keys")
+        # Prepared once: building the cipher algorithm and the keyed HMAC dominates per-value cost.
+        object.__setattr__(self, "algos", {k: algorithms.SM4(v) for k, v in self.keys.items()})
+        object.__setattr__(self, "hmac_base", c_hmac.HMAC(self.index_key, hashes.SM3()))
 
 
 def _b64(value: str, what: str) -> bytes:
@@ -155,7 +158,7 @@ def encrypt(plaintext: str, *, context: str, kid: str | None = None) -> str:
     ring = keyring()
     kid = kid or ring.active
     nonce = os.urandom(NONCE_LEN)
-    enc = Cipher(algorithms.SM4(ring.keys[kid]), modes.GCM(nonce)).encryptor()
+    enc = Cipher(ring.algos[kid], modes.GCM(nonce)).encryptor()
     enc.authenticate_additional_data(context.encode())
     body = enc.update(plaintext.encode()) + enc.finalize()
     return kid + SEP + base64.b64encode(nonce + body + enc.tag).decode()
@@ -177,7 +180,7 @@ def decrypt(token: str, *, context: str) -> str:
     if len(raw) < NONCE_LEN + TAG_LEN:
         raise PIIError("ciphertext too short")
     nonce, body, tag = raw[:NONCE_LEN], raw[NONCE_LEN:-TAG_LEN], raw[-TAG_LEN:]
-    dec = Cipher(algorithms.SM4(ring.keys[kid]), modes.GCM(nonce, tag)).decryptor()
+    dec = Cipher(ring.algos[kid], modes.GCM(nonce, tag)).decryptor()
     dec.authenticate_additional_data(context.encode())
     try:
         return (dec.update(body) + dec.finalize()).decode()
@@ -194,7 +197,7 @@ def reencrypt(token: str, *, context: str) -> str:
 
 def blind_index(value: str, *, context: str) -> str:
     """Keyed SM3-HMAC of the normalised value, 32 hex characters (128 bits), for exact look-up."""
-    h = c_hmac.HMAC(keyring().index_key, hashes.SM3())
+    h = keyring().hmac_base.copy()
     h.update(context.encode() + b"\x00" + normalise(value).encode())
     return h.finalize()[:16].hex()
 

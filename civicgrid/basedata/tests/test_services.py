@@ -312,3 +312,17 @@ def test_rotation_resumes_in_batches_and_lookup_works_midway(bd):
         )
         assert services.person_find(pid(11)).reveal_phone() == "13900000012"
     assert crypto.keyring().active == "t1"
+
+
+def test_worker_assessment_counts_base_data_touched(bd):
+    from civicgrid.analytics import fieldstats
+
+    with time_machine.travel(dt.datetime(2026, 3, 10, 10, tzinfo=dt.UTC), tick=False):
+        services.person_update(person=bd.person_a1, actor=bd.worker_a1, data={"name": "张三丰"})
+        services.visit_record(actor=bd.worker_a1, client_id=uuid.uuid4(), person=bd.person_a1)
+    start, end = dt.datetime(2026, 3, 1, tzinfo=dt.UTC), dt.datetime(2026, 4, 1, tzinfo=dt.UTC)
+    out = fieldstats.worker_month_stats(
+        user_ids=[bd.worker_a1.pk, bd.chief_a.pk], start=start, end=end
+    )
+    assert out[bd.worker_a1.pk]["base_data_touched"] == 2
+    assert out[bd.chief_a.pk]["base_data_touched"] == 0
