@@ -24,6 +24,9 @@ from .schemas import (
     PersonPatch,
     RecordOut,
     TagOut,
+    VisitDueOut,
+    VisitIn,
+    VisitOut,
 )
 
 router = Router()
@@ -169,3 +172,49 @@ def record_detail(request: HttpRequest, entity: str, pk: int):
     if entity not in selectors.MODELS or entity == "house":
         raise DomainError("not_found", "entity: unknown", field="entity", status=404)
     return record_out(entity, selectors.record_get_for(request.user, entity, pk))
+
+
+@router.get(
+    "/visits/due",
+    response=list[VisitDueOut],
+    summary="Tagged persons whose visit is due within N days or overdue (the worker's list)",
+)
+def visits_due(request: HttpRequest, within: int = 7, area: str = ""):
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    qs = selectors.visits_due_for(request.user, area=area[:17], within_days=max(0, min(within, 90)))
+    return [
+        {"tag_id": t.pk, "person_id": t.person_id, "name": t.person.name,
+         "id_number": t.person.id_number_mask, "address": t.person.address, "kind": t.kind.code,
+         "kind_name": t.kind.name, "next_visit_due": t.next_visit_due,
+         "overdue": bool(t.next_visit_due and t.next_visit_due < today)}
+        for t in qs[:200]
+    ]  # fmt: skip
+
+
+@router.post(
+    "/visits",
+    response={201: VisitOut, 200: VisitOut},
+    summary="Record a visit (idempotent by client_id: a retry answers 200 with the first)",
+)
+def visit_create(request: HttpRequest, payload: VisitIn):
+    from civicgrid.field.services import parse_uuid
+
+    from .models import PersonTag
+
+    user = request.user
+    person = selectors.person_get_for(user, payload.person_id) if payload.person_id else None
+    house = selectors.record_get_for(user, "house", payload.house_id) if payload.house_id else None
+    tag = None
+    if payload.tag_id:
+        tag = PersonTag.objects.filter(selectors.tag_visible_q(user), pk=payload.tag_id).first()
+        if tag is None:
+            raise DomainError("not_found", "tag not found", status=404)
+    v, created = services.visit_record(
+        actor=user, client_id=parse_uuid(payload.client_id), person=person, house=house, tag=tag,
+        at=payload.at, note=payload.note, findings=payload.findings, lat=payload.lat, lng=payload.lng,
+    )  # fmt: skip
+    out = {"id": v.pk, "client_id": str(v.client_id), "person_id": v.person_id,
+           "house_id": v.house_id, "tag_id": v.tag_id, "at": v.at, "was_overdue": v.was_overdue}  # fmt: skip
+    return Status(201 if created else 200, out)

@@ -108,3 +108,37 @@ class RecordOut(Schema):
     lat: float
     lng: float
     extra: dict[str, Any]
+
+
+class VisitDueOut(Schema):
+    tag_id: int
+    person_id: int
+    name: str
+    id_number: str  # masked
+    address: str
+    kind: str
+    kind_name: str
+    next_visit_due: dt.date | None
+    overdue: bool
+
+
+class VisitIn(Schema):
+    client_id: str
+    person_id: int | None = None
+    house_id: int | None = None
+    tag_id: int | None = None
+    at: dt.datetime | None = None
+    note: str = ""
+    findings: str = ""
+    lat: float | None = None
+    lng: float | None = None
+
+
+class VisitOut(Schema):
+    id: int
+    client_id: str
+    person_id: int | None
+    house_id: int | None
+    tag_id: int | None
+    at: dt.datetime
+    was_overdue: bool

@@ -236,3 +236,34 @@ def test_database_file_holds_no_plaintext_id_or_phone(bd, tmp_path):
     for n, ph in zip([*numbers, pid(11)], [*phones, "13900000012", "13911112222"], strict=False):
         assert n.encode() not in blob and n[6:14].encode() + n[14:].encode() not in blob
         assert ph.encode() not in blob
+
+
+def test_visits_due_and_offline_visit_once_per_client_id(client, tagged):
+    import datetime as dt
+    import uuid
+
+    import time_machine
+
+    c = as_user(client, tagged.worker_a1)
+    with time_machine.travel(dt.datetime.now(dt.UTC) + dt.timedelta(days=10), tick=False):
+        due = c.get("/api/basedata/visits/due").json()
+        assert {d["kind"] for d in due} >= {"mental_disorder", "community_correction"}
+        assert all(d["overdue"] for d in due if d["kind"] == "mental_disorder")
+        tag = next(d for d in due if d["kind"] == "mental_disorder")
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "person_id": tag["person_id"],
+            "tag_id": tag["tag_id"],
+            "note": "走访正常",
+        }
+        r1 = c.post("/api/basedata/visits", body, content_type="application/json")
+        r2 = c.post("/api/basedata/visits", body, content_type="application/json")
+        assert (r1.status_code, r2.status_code) == (201, 200) and r1.json()["id"] == r2.json()["id"]
+        assert r1.json()["was_overdue"]
+        due2 = c.get("/api/basedata/visits/due").json()
+        again = next(d for d in due2 if d["tag_id"] == tag["tag_id"])  # weekly: due again in 7 days
+        assert not again["overdue"] and again["next_visit_due"] > tag["next_visit_due"]
+    leader = as_user(client, tagged.leader_a)
+    assert "mental_disorder" not in [
+        d["kind"] for d in leader.get("/api/basedata/visits/due?within=90").json()
+    ]
