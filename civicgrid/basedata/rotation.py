@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 
 from . import crypto
@@ -29,6 +29,7 @@ def rotate(
 ) -> int:
     """Re-encrypt up to ``limit`` persons not yet under the active key; return how many."""
     active = crypto.keyring().active
+    table = Person._meta.db_table
     done, last = 0, 0
     while limit is None or done < limit:
         size = batch if limit is None else min(batch, limit - done)
@@ -45,7 +46,13 @@ def rotate(
                 p.id_number_enc = crypto.reencrypt(p.id_number_enc, context=Person.ID_CONTEXT)
                 if p.phone_enc:
                     p.phone_enc = crypto.reencrypt(p.phone_enc, context=Person.PHONE_CONTEXT)
-            Person.objects.bulk_update(rows, ["id_number_enc", "phone_enc"], batch_size=size)
+            # One prepared UPDATE per row (psycopg pipelines executemany); bulk_update's CASE over
+            # thousands of ids is quadratic on PostgreSQL.
+            with connection.cursor() as cur:
+                cur.executemany(
+                    f'UPDATE "{table}" SET id_number_enc = %s, phone_enc = %s WHERE id = %s',
+                    [(p.id_number_enc, p.phone_enc, p.pk) for p in rows],
+                )
         done += len(rows)
         last = rows[-1].pk
         if progress:
