@@ -114,19 +114,39 @@ class _Cleaner:
             raise ValueError(self.regions[v + "!"])
         return self.regions[v]
 
+    @staticmethod
+    def key(raw: dict[str, str]) -> tuple:
+        return (
+            raw.get("address", ""),
+            raw.get("building", ""),
+            raw.get("unit") or "",
+            raw.get("room", ""),
+        )
+
+    def prefetch(self, rows: list[dict[str, str]]) -> None:
+        """Look up the houses of a chunk of rows in one query (not one per row)."""
+        if len(self.houses) > 50_000:  # bound memory on huge files
+            self.houses.clear()
+        keys = {self.key(r) for r in rows} - self.houses.keys()
+        if not keys:
+            return
+        found = House.objects.filter(
+            self.house_q,
+            address__in={k[0] for k in keys},
+            building__in={k[1] for k in keys},
+            room__in={k[3] for k in keys},
+        ).values_list(
+            "address", "building", "unit", "room", "pk", "grid_id", "scope_code", "lat", "lng"
+        )
+        for a, b, u, r, *rest in found:
+            if (a, b, u, r) in keys:
+                self.houses.setdefault((a, b, u, r), tuple(rest))
+        for k in keys:
+            self.houses.setdefault(k, None)
+
     def house(self, key: tuple) -> tuple:
         if key not in self.houses:
-            address, building, unit, room = key
-            h = (
-                House.objects.filter(
-                    self.house_q, address=address, building=building, unit=unit, room=room
-                )
-                .values_list("pk", "grid_id", "scope_code", "lat", "lng")
-                .first()
-            )
-            self.houses[key] = h
-            if len(self.houses) > 50_000:  # bound memory on huge files
-                self.houses.clear()
+            self.prefetch([dict(zip(("address", "building", "unit", "room"), key, strict=True))])
         if self.houses[key] is None:
             raise ValueError(_("no such house in your area (address, building, unit, room)"))
         return self.houses[key]
@@ -223,6 +243,17 @@ def _rows(upload) -> Iterator[tuple[int, dict[str, str]]]:
         wb.close()
 
 
+def _chunks(rows: Iterator, size: int = CHUNK) -> Iterator[list]:
+    chunk: list = []
+    for r in rows:
+        chunk.append(r)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def import_persons(upload, *, actor, commit: bool) -> ImportReport:
     """Validate every row; when ``commit`` and no row is bad, write them all in one transaction."""
     report = ImportReport()
@@ -247,14 +278,9 @@ def import_persons(upload, *, actor, commit: bool) -> ImportReport:
         return report
     del seen
     with transaction.atomic():
-        chunk: list[dict] = []
-        for _n, raw in _rows(upload):
-            chunk.append(cleaner.row(raw, lambda *a: None))
-            if len(chunk) >= CHUNK:
-                _write(chunk, actor, report)
-                chunk = []
-        if chunk:
-            _write(chunk, actor, report)
+        for chunk in _chunks(_rows(upload)):
+            cleaner.prefetch([raw for _n, raw in chunk])
+            _write([cleaner.row(raw, lambda *a: None) for _n, raw in chunk], actor, report)
     report.committed = True
     return report
 
