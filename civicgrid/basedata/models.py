@@ -516,7 +516,7 @@ class ChangeLog(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    action = models.CharField(_("action"), max_length=10)
+    action = models.CharField(_("action"), max_length=20)
     changes = models.JSONField(_("changes"), default=dict)
     at = models.DateTimeField(_("time"), auto_now_add=True)
     scope_code = models.CharField(max_length=17, editable=False)
