@@ -13,8 +13,8 @@ codes and centers) plus, only when the user holds the grid-worker role, their gr
   evaluated on one loaded case, and ``capacities(case)``: what the principal *is* for the case
   (operator, handler, assignee, ...), both without a further query.
 
-Views and API endpoints call ``principal_of(request)``: built on first use and kept on the
-request (rebuilt only if ``request.user`` was swapped since, as the API's token auth does);
+Views and API endpoints call ``principal_of(request)``: built on first use and kept for the
+request by ``PrincipalMiddleware`` (a service given ``actor=request.user`` gets the same one);
 tasks and commands call ``Principal.of(user)`` once and pass the principal on.
 ``case_get_for`` style fetch-or-404 helpers live with their models' selectors and take a
 principal; ``get_or_404`` here is the generic one.
@@ -26,6 +26,7 @@ code (``operators_of_center``, ``handlers_over``, ``leaders_over``), one query e
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -53,6 +54,12 @@ VIEW_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.GRID_WORKER, Rol
 OPERATOR, HANDLER, ASSIGNEE = "operator", "handler", "assignee"
 GRID_WORKER, GRID_CHIEF, LEADER = "grid_worker", "grid_chief", "leader"
 REPORTER, SYSTEM = "reporter", "system"
+
+
+# The principals of the request being served, by id of the user object they were built for
+# (``PrincipalMiddleware`` opens and closes it): a service called by a view with
+# ``actor=request.user`` reuses the view's principal instead of reading the assignments again.
+_request_principals: ContextVar[dict | None] = ContextVar("civicgrid_principals", default=None)
 
 
 def minimal_prefixes(prefixes: Iterable[str]) -> list[str]:
@@ -113,6 +120,18 @@ class Principal:
             return user
         if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
             return cls(user=user if user is not None else None)
+        store = _request_principals.get()
+        if store is not None:
+            known = store.get(id(user))
+            if known is not None and known.user is user:
+                return known
+        principal = cls._load(user)
+        if store is not None:
+            store[id(user)] = principal
+        return principal
+
+    @classmethod
+    def _load(cls, user) -> Principal:
         rows = RoleAssignment.objects.filter(user_id=user.pk).values_list(
             "role",
             "area_id",
@@ -311,18 +330,32 @@ class Principal:
 
 
 def principal_of(request_or_user) -> Principal:
-    """The request's principal (built once per request), or a fresh one for a user object."""
+    """The principal of a request's current user (built once per request), or of a user."""
     if isinstance(request_or_user, Principal):
         return request_or_user
     if hasattr(request_or_user, "META"):  # an HttpRequest
-        request = request_or_user
-        user = getattr(request, "user", None)
-        cached = request.__dict__.get("_principal")
-        if cached is None or cached.user is not user:
-            cached = Principal.of(user)
-            request.__dict__["_principal"] = cached
-        return cached
+        return Principal.of(getattr(request_or_user, "user", None))
     return Principal.of(request_or_user)
+
+
+class PrincipalMiddleware:
+    """Keep one principal per user object for the duration of a request.
+
+    Views call ``principal_of(request)``; services they call with ``actor=request.user`` get
+    the same principal from ``Principal.of``. A swapped ``request.user`` (token auth) is another
+    object, hence its own principal. Outside a request (tasks, commands) nothing is kept:
+    build the principal once and pass it on.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _request_principals.set({})
+        try:
+            return self.get_response(request)
+        finally:
+            _request_principals.reset(token)
 
 
 def get_or_404(qs: QuerySet, what: str = "object", **lookup):
