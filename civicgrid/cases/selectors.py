@@ -25,6 +25,7 @@ from .models import (
     Category,
     SlaState,
     State,
+    overdue_q,
 )
 
 _GEOD = Geod(ellps="WGS84")
@@ -141,8 +142,8 @@ def case_queryset_for(
 
     ``queue``: the operator's default queue, cases owned by the user's own centers
     (``Principal.centers``) that wait for a center's decision. ``category`` accepts class codes (``01``) or item codes.
-    ``area``/``grid`` are codes (prefix match). ``overdue`` means open and past the running
-    deadline now.
+    ``area``/``grid`` are codes (prefix match). ``overdue`` means open and at or past the running
+    deadline now (``cases.models.overdue_q``).
     """
     principal = Principal.of(user)
     qs = Case.objects.filter(principal.case_visible_q())
@@ -180,11 +181,9 @@ def case_queryset_for(
     if flow:
         qs = qs.filter(flow=flow)
     if overdue is True:
-        qs = qs.filter(
-            state__in=OPEN_STATES, sla_due_at__isnull=False, sla_due_at__lt=timezone.now()
-        )
+        qs = qs.overdue(timezone.now())
     elif overdue is False:
-        qs = qs.exclude(sla_due_at__lt=timezone.now())
+        qs = qs.exclude(overdue_q(timezone.now()))
     if sla_state:
         if sla_state not in SlaState.values:
             raise DomainError("invalid", _("Unknown SLA state."), field="sla_state")

@@ -26,6 +26,7 @@ code (``operators_of_center``, ``handlers_over``, ``leaders_over``), one query e
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -338,6 +339,20 @@ def principal_of(request_or_user) -> Principal:
     return Principal.of(request_or_user)
 
 
+@contextmanager
+def principal_scope():
+    """Within the block, ``Principal.of(user)`` builds one principal per user object.
+
+    What the middleware does for a request, for a task or a command that passes a user object
+    down to code written for requests.
+    """
+    token = _request_principals.set({})
+    try:
+        yield
+    finally:
+        _request_principals.reset(token)
+
+
 class PrincipalMiddleware:
     """Keep one principal per user object for the duration of a request.
 
@@ -351,11 +366,8 @@ class PrincipalMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _request_principals.set({})
-        try:
+        with principal_scope():
             return self.get_response(request)
-        finally:
-            _request_principals.reset(token)
 
 
 def get_or_404(qs: QuerySet, what: str = "object", **lookup):

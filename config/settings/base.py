@@ -74,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NotFound → the 404 page, Forbidden → the 403 page, for every HTML view.
+    "civicgrid.core.errors.DomainErrorMiddleware",
     # AxesMiddleware must be last: it turns a lockout into a clear response.
     "axes.middleware.AxesMiddleware",
 ]

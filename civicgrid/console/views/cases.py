@@ -42,7 +42,7 @@ from civicgrid.territory.selectors import grid_list_for
 
 from .. import forms, queries
 from ..models import PhoneReveal
-from .common import clean_choice, not_found_as_404
+from .common import clean_choice
 from .home import poll_seconds
 
 REVEAL_CAPACITIES = {engine.OPERATOR, engine.HANDLER, engine.ASSIGNEE}
@@ -361,7 +361,6 @@ def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
 
 @login_required
 @require_GET
-@not_found_as_404
 def case_detail(request, pk: int):
     case = case_get_for(principal_of(request), pk)
     return render(request, "console/cases/detail.html", detail_context(request, case))
@@ -369,7 +368,6 @@ def case_detail(request, pk: int):
 
 @login_required
 @require_POST
-@not_found_as_404
 def case_act(request, pk: int, action: str):
     """Run one action through its service; errors come back inline under their field."""
     case = case_get_for(principal_of(request), pk)
@@ -423,7 +421,6 @@ def _hx_redirect(url: str) -> HttpResponse:
 
 @login_required
 @require_GET
-@not_found_as_404
 def case_stamp(request, pk: int):
     """Polled by an open case page: 204 while unchanged, a reload banner once it moved."""
     case = case_get_for(principal_of(request), pk)
@@ -435,7 +432,6 @@ def case_stamp(request, pk: int):
 
 @login_required
 @require_GET
-@not_found_as_404
 def attachment_file(request, pk: int, att: int):
     """A case's photo or clip, for users who may see the case (files are never public)."""
     case = case_get_for(principal_of(request), pk)
@@ -456,7 +452,6 @@ def attachment_file(request, pk: int, att: int):
 
 @login_required
 @require_POST
-@not_found_as_404
 def reveal_phone(request, pk: int):
     """Show the reporter's full number to staff who must call back; every reveal is logged."""
     case = case_get_for(principal_of(request), pk)

@@ -21,7 +21,7 @@ from civicgrid.territory.models import Grid, MicroGrid
 from civicgrid.territory.selectors import grid_get_for, grid_list_for
 
 from .. import queries
-from .common import clean_choice, not_found_as_404
+from .common import clean_choice
 
 
 @login_required
@@ -101,7 +101,6 @@ def area_prefix(code: str) -> str:
 
 @login_required
 @require_GET
-@not_found_as_404
 def grid_detail(request, code: str):
     grid = grid_get_for(principal_of(request), code)
     members = list(
