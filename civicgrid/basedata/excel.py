@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 
 from civicgrid.core.errors import DomainError
+from civicgrid.core.spreadsheets import xlsx_row
 from civicgrid.people.scoping import scope_q
 
 from . import crypto, selectors, services
@@ -364,12 +365,12 @@ def export_persons(user, qs) -> bytes:
             break
         tags = selectors.tags_for(user, batch)
         for p in batch:
-            ws.append([
+            ws.append(xlsx_row(ws, [
                 p.name, p.get_id_type_display(), p.id_number_mask, p.phone_mask,
                 p.get_gender_display(), p.birth_date.isoformat() if p.birth_date else "",
                 p.hukou_region, p.get_category_display(), p.get_political_status_display(),
                 p.address, p.grid.name, "、".join(t.kind.name for t in tags[p.pk]),
-            ])  # fmt: skip
+            ]))  # fmt: skip
         last = batch[-1].pk
     buf = io.BytesIO()
     wb.save(buf)
