@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -255,34 +255,49 @@ def _chunks(rows: Iterator, size: int = CHUNK) -> Iterator[list]:
         yield chunk
 
 
+class _Rollback(Exception):
+    pass
+
+
 def import_persons(upload, *, actor, commit: bool) -> ImportReport:
-    """Validate every row; when ``commit`` and no row is bad, write them all in one transaction."""
+    """Validate every row; when ``commit`` and no row is bad, write them all in one transaction.
+
+    One streamed pass: chunks of valid rows are written inside the transaction as they come;
+    the first bad row stops the writing (validation goes on, to list every bad row) and the
+    transaction is rolled back at the end, so a file with any error changes nothing.
+    """
     report = ImportReport()
     cleaner = _Cleaner(actor)
     seen: set[str] = set()
     try:
-        for n, raw in _rows(upload):
-            report.rows += 1
-            clean = cleaner.row(raw, lambda col, msg, n=n: report.add(n, col, msg))
-            if clean:
-                bidx = services.id_index(clean["id_number"])
-                if bidx in seen:
-                    report.add(
-                        n, LABELS["id_number"], _("the same ID number appears twice in the file")
-                    )
-                seen.add(bidx)
+        with transaction.atomic():
+            for chunk in _chunks(_rows(upload)):
+                cleaner.prefetch([raw for _n, raw in chunk])
+                good = []
+                for n, raw in chunk:
+                    report.rows += 1
+                    clean = cleaner.row(raw, lambda col, msg, n=n: report.add(n, col, msg))
+                    if clean:
+                        clean["bidx"] = services.id_index(clean["id_number"])
+                        if clean["bidx"] in seen:
+                            report.add(n, LABELS["id_number"],
+                                       _("the same ID number appears twice in the file"))  # fmt: skip
+                        seen.add(clean["bidx"])
+                        good.append(clean)
+                if commit and report.ok:
+                    _write(good, actor, report)
+            if not commit or not report.ok:
+                raise _Rollback
+    except _Rollback:
+        report.created = report.updated = 0
     except DomainError as exc:
         report.add(1, "file", exc.message)
+    except DatabaseError:
+        raise
     except Exception:  # openpyxl raises many types for a file that is not xlsx
         report.add(0, "file", _("not a readable .xlsx file"))
-    if not commit or not report.ok or not report.rows:
-        return report
-    del seen
-    with transaction.atomic():
-        for chunk in _chunks(_rows(upload)):
-            cleaner.prefetch([raw for _n, raw in chunk])
-            _write([cleaner.row(raw, lambda *a: None) for _n, raw in chunk], actor, report)
-    report.committed = True
+    report.created, report.updated = (report.created, report.updated) if report.ok else (0, 0)
+    report.committed = commit and report.ok and report.rows > 0
     return report
 
 
@@ -307,7 +322,7 @@ def _fill(p: Person, c: dict, now) -> None:
 
 def _write(chunk: list[dict], actor, report: ImportReport) -> None:
     now = timezone.now()
-    by_idx = {services.id_index(c["id_number"]): c for c in chunk}
+    by_idx = {c["bidx"]: c for c in chunk}
     existing = {p.id_number_bidx: p for p in Person.objects.filter(id_number_bidx__in=list(by_idx))}
     houses = {c["house"][0] for c in chunk}
     addr = {h.pk: str(h)[:200] for h in House.objects.filter(pk__in=houses)}
