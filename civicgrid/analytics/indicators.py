@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case as Cond
 from django.db.models import (
@@ -58,6 +57,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
+from civicgrid.core.conf import options
 
 from . import workcalendar
 from .periods import Period
@@ -664,7 +664,7 @@ DEFAULT_WEIGHTS = {
 
 def score_weights(overrides: dict | None = None) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
-    weights.update(getattr(settings, "CIVICGRID", {}).get("DEPARTMENT_SCORE_WEIGHTS", {}))
+    weights.update(options().DEPARTMENT_SCORE_WEIGHTS)
     for k, v in (overrides or {}).items():
         if k in weights and v is not None:
             weights[k] = float(v)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django_tasks import default_task_backend, task
+
+from civicgrid.core.conf import options
 
 from . import early_warning, exports
 
@@ -25,7 +26,7 @@ def export_run_task(export_id: int) -> str:
 
 
 def scan_interval() -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get("EARLY_WARNING_SECONDS", 600))
+    return options().EARLY_WARNING_SECONDS
 
 
 @task()

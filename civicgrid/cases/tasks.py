@@ -17,11 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import default_task_backend, task
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 
 from .actions import doers_of, operators_of
@@ -34,7 +34,7 @@ BATCH = 500
 
 
 def sweep_interval() -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get("SLA_SWEEP_SECONDS", 60))
+    return options().SLA_SWEEP_SECONDS
 
 
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:

@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory.models import Area, Grid
 
@@ -24,7 +25,7 @@ from . import selectors, services
 def client_ip(request: HttpRequest) -> str:
     """The caller's address; behind a proxy set CIVICGRID["CLIENT_IP_HEADER"] (e.g.
     ``HTTP_X_REAL_IP``) to the header the proxy sets, never to one the client controls."""
-    header = getattr(settings, "CIVICGRID", {}).get("CLIENT_IP_HEADER")
+    header = options().CLIENT_IP_HEADER
     if header and request.META.get(header):
         return request.META[header].split(",")[0].strip()
     return request.META.get("REMOTE_ADDR", "")
@@ -33,7 +34,7 @@ def client_ip(request: HttpRequest) -> str:
 def public_url(request: HttpRequest, path: str) -> str:
     """Absolute URL for printed QR codes: CIVICGRID["PUBLIC_BASE_URL"] when the signs are
     printed from an internal address, else the address of this request."""
-    base = getattr(settings, "CIVICGRID", {}).get("PUBLIC_BASE_URL")
+    base = options().PUBLIC_BASE_URL
     if base:
         return base.rstrip("/") + path
     return request.build_absolute_uri(path)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from civicgrid.core import conf as civicgrid_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("CIVICGRID_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -193,6 +195,9 @@ LOGGING = {
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-CIVICGRID = {
-    "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Civic@2026"),
-}
+# Application options: declared, typed and documented in civicgrid/core/conf.py, read through
+# civicgrid.core.conf.options(); each may be set by the environment variable of the same name.
+CIVICGRID = civicgrid_conf.from_environ(os.environ)
+# Read by the protected file views (also through options()): behind nginx, answer with
+# X-Accel-Redirect: <prefix><path under MEDIA_ROOT>; empty: Django streams the file itself.
+FILES_ACCEL_REDIRECT_PREFIX = os.environ.get("FILES_ACCEL_REDIRECT_PREFIX", "")

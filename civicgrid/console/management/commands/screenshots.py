@@ -23,6 +23,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from civicgrid.core.conf import options
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -211,7 +213,7 @@ class Command(BaseCommand):
         raise CommandError("the server did not start within 60 s")
 
     def _take(self, browser, base, shots, out: Path, width: int, height: int) -> None:
-        password = settings.CIVICGRID["DEMO_PASSWORD"]
+        password = options().DEMO_PASSWORD
         contexts: dict[tuple[str, str], object] = {}
         failures = []
         for shot in shots:
