@@ -1,8 +1,12 @@
 """The background worker: catch up missed SLA deadlines, then process tasks (django-tasks db_worker).
 
 Every worker start runs the catch-up sweep, so deadlines survive restarts however the worker is
-launched (make run, systemd, several workers in production); the sweep is idempotent.
+launched (make run, make prod, systemd, several workers in production); the sweep is idempotent.
+While it runs the worker keeps a heartbeat row fresh (civicgrid.ops), which /readyz checks.
 """
+
+import os
+import socket
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
@@ -15,16 +19,30 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=1.0)
         parser.add_argument("--queue-name", default="default")
         parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+        parser.add_argument(
+            "--worker-id",
+            default="",
+            help="Unique id of this worker (default: host-pid).",
+        )
 
     def handle(self, *args, **opts):
-        call_command("sla_sweep", stdout=self.stdout)
-        worker_args = [
-            "--interval",
-            str(opts["interval"]),
-            "--queue-name",
-            opts["queue_name"],
-            "--no-reload",
-        ]
-        if opts["batch"]:
-            worker_args.append("--batch")
-        call_command("db_worker", *worker_args)
+        from civicgrid.ops.heartbeat import Heartbeat
+
+        worker_id = (opts["worker_id"] or f"{socket.gethostname()}-{os.getpid()}")[:64]
+        heartbeat = Heartbeat(worker_id).start()
+        try:
+            call_command("sla_sweep", stdout=self.stdout)
+            worker_args = [
+                "--interval",
+                str(opts["interval"]),
+                "--queue-name",
+                opts["queue_name"],
+                "--worker-id",
+                worker_id,
+                "--no-reload",
+            ]
+            if opts["batch"]:
+                worker_args.append("--batch")
+            call_command("db_worker", *worker_args)
+        finally:
+            heartbeat.stop()
