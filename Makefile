@@ -8,7 +8,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_SCALE ?= full
 
-.PHONY: run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+PROD_PORT ?= 8080
+
+.PHONY: prod run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -48,6 +50,12 @@ run: assets demo
 	@trap 'kill 0' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py worker --interval 1 & \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+# The production stack from this checkout: nginx -> gunicorn -> Django (DEBUG off), two task
+# workers, PostgreSQL from DATABASE_URL (default: local database civicgrid). DEMO=1 loads the demo
+# city into an empty database. Ctrl-C stops everything. See docs/operations.md.
+prod: assets
+	PROD_PORT=$(PROD_PORT) bash scripts/prod.sh
 
 chromium:
 	@bash scripts/ensure-chromium.sh

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
@@ -23,6 +23,7 @@ def check_database() -> dict:
 
 
 def check_cache() -> dict:
+    cache = caches["default"]
     key = f"readyz:{uuid.uuid4().hex}"
     cache.set(key, "1", 10)
     ok = cache.get(key) == "1"

@@ -4,8 +4,8 @@ Request metrics are counted in the process that served the request. Under gunico
 its own process, so ``PROMETHEUS_MULTIPROC_DIR`` must be set (deploy/gunicorn.conf.py and
 scripts/prod.sh do) and ``/metrics`` then merges every process's files with the library's
 ``MultiProcessCollector``; gunicorn's ``child_exit`` hook marks dead workers. Figures that live in
-the database (queue depth, SLA sweep lag, task results, heartbeats, connections, replica lag) are
-read at scrape time by ``DatabaseCollector``, so they are right whichever process answers.
+the database (queue depth, SLA sweep lag, task results and failures, heartbeats, connections,
+replica lag) are read at scrape time by ``DatabaseCollector``, so they are right whichever process answers.
 """
 
 from __future__ import annotations
@@ -42,11 +42,6 @@ EXCEPTIONS = Counter(
     "civicgrid_http_exceptions_total",
     "Unhandled exceptions in views (answered 500), by route and exception class.",
     ["route", "exception"],
-)
-TASK_RUNS = Counter(
-    "civicgrid_task_runs_total",
-    "Background tasks finished in this host's workers, by task and outcome.",
-    ["task", "status"],
 )
 
 
@@ -176,7 +171,7 @@ def render() -> bytes:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:  # one process (tests, a single runserver): this process's own counters
-        for collector in (REQUEST_LATENCY, REQUESTS, EXCEPTIONS, TASK_RUNS):
+        for collector in (REQUEST_LATENCY, REQUESTS, EXCEPTIONS):
             registry.register(collector)
     registry.register(DatabaseCollector())
     return generate_latest(registry)

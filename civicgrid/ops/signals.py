@@ -1,4 +1,4 @@
-"""Carry the enqueuing request's id into the task's log lines; count task outcomes."""
+"""Carry the enqueuing request's id into the task's log lines."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import threading
 from django.dispatch import receiver
 from django_tasks.signals import task_enqueued, task_finished, task_started
 
-from . import metrics
 from .context import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -54,12 +53,8 @@ def adopt_origin(sender, task_result, **kwargs):
 
 
 @receiver(task_finished, dispatch_uid="civicgrid.ops.task_finished")
-def count_outcome(sender, task_result, **kwargs):
-    status = str(getattr(task_result.status, "value", task_result.status))
-    name = getattr(task_result.task, "name", None) or str(task_result.task)
-    metrics.TASK_RUNS.labels(name, status).inc()
-    if status == "FAILED":
-        logger.error("task %s (%s) failed", task_result.id, name)
+def restore_request_id(sender, task_result, **kwargs):
+    """Failures are counted from the database at scrape time (civicgrid_task_failures_last_hour)."""
     stack = getattr(_tokens, "stack", None)
     if stack:
         request_id_var.reset(stack.pop())
