@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_tasks import default_task_backend, task
 
 from civicgrid.core.conf import options
+from civicgrid.core.locks import serialized
 
 from . import early_warning, exports
 
@@ -53,8 +54,11 @@ def schedule_next(delay: int | None = None) -> bool:
     """Queue the next scan unless one is waiting; False on backends that cannot defer."""
     if not default_task_backend.supports_defer:
         return False
-    if _pending_scans():
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=scan_interval() if delay is None else delay)
-    early_warning_task.using(run_after=run_after).enqueue()
+    with serialized("early_warning_schedule"):  # two workers finishing together queue one chain
+        if _pending_scans():
+            return False
+        run_after = timezone.now() + dt.timedelta(
+            seconds=scan_interval() if delay is None else delay
+        )
+        early_warning_task.using(run_after=run_after).enqueue()
     return True

@@ -23,6 +23,7 @@ from django_tasks import default_task_backend, task
 
 from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
+from civicgrid.core.locks import serialized
 
 from .actions import doers_of, operators_of
 from .adapters import notify
@@ -150,8 +151,11 @@ def schedule_next(delay: int | None = None) -> bool:
     defer (the immediate backend in tests would otherwise recurse)."""
     if not default_task_backend.supports_defer:
         return False
-    if _pending_sweeps():
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=sweep_interval() if delay is None else delay)
-    sla_sweep_task.using(run_after=run_after).enqueue()
+    with serialized("sla_sweep_schedule"):  # two workers finishing together queue one chain
+        if _pending_sweeps():
+            return False
+        run_after = timezone.now() + dt.timedelta(
+            seconds=sweep_interval() if delay is None else delay
+        )
+        sla_sweep_task.using(run_after=run_after).enqueue()
     return True
