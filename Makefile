@@ -10,7 +10,9 @@ BENCH_SCALE ?= full
 
 PROD_PORT ?= 8080
 
-.PHONY: prod run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+BACKUP_DIR ?= var/backups
+
+.PHONY: prod backup restore backup-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -56,6 +58,19 @@ run: assets demo
 # city into an empty database. Ctrl-C stops everything. See docs/operations.md.
 prod: assets
 	PROD_PORT=$(PROD_PORT) bash scripts/prod.sh
+
+# Database (pg_dump -Fc) + media archive + checksum manifest into $(BACKUP_DIR)/civicgrid-<time>/.
+backup: install
+	$(PY) scripts/backup.py backup --out $(BACKUP_DIR)
+
+# make restore BACKUP=var/backups/civicgrid-... [TARGET_DATABASE_URL=...] [FORCE=1]
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<folder> [TARGET_DATABASE_URL=url] [FORCE=1]"; exit 2; }
+	$(PY) scripts/backup.py restore $(BACKUP) --database-url "$${TARGET_DATABASE_URL:-$$DATABASE_URL}" $(if $(FORCE),--force)
+
+# Backup, restore into a new database and folder, compare every table and the media, serve it.
+backup-drill: install
+	bash scripts/backup_drill.sh
 
 chromium:
 	@bash scripts/ensure-chromium.sh
