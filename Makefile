@@ -12,7 +12,7 @@ PROD_PORT ?= 8080
 
 BACKUP_DIR ?= var/backups
 
-.PHONY: prod backup restore backup-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+.PHONY: prod backup restore backup-drill replica-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -71,6 +71,10 @@ restore: install
 # Backup, restore into a new database and folder, compare every table and the media, serve it.
 backup-drill: install
 	bash scripts/backup_drill.sh
+
+# A private primary + streaming replica (initdb/pg_basebackup in a temp folder, private ports).
+replica-drill: install
+	bash scripts/replica_drill.sh
 
 chromium:
 	@bash scripts/ensure-chromium.sh

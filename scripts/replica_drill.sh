@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A real streaming replica, private to this drill: initdb a primary and pg_basebackup a standby in
 # a temporary folder on private ports (never the machine's PostgreSQL), migrate the primary, write
-# on it, read the row on the replica, and show the replica's lag in /readyz's check.
+# on it, read the row on the replica (directly and through replica_reads()), check a write there is
+# refused, and show the replica's lag in /readyz's check.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PGBIN=${PGBIN:-$(dirname "$(readlink -f "$(command -v pg_ctl || echo /usr/lib/postgresql/15/bin/pg_ctl)")")}
@@ -33,7 +34,7 @@ CONF
 echo "host replication postgres 127.0.0.1/32 trust" >> "$work/primary/pg_hba.conf"
 as_pg "$PGBIN/pg_ctl" -D "$work/primary" -l "$work/primary.log" -w start >/dev/null
 as_pg "$PGBIN/createdb" -h 127.0.0.1 -p "$P1" -U postgres civicgrid
-as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$P1" -U postgres -D "$work/replica" -R -X stream
+as_pg "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$P1" -U postgres -D "$work/replica" -R -X stream -c fast
 sed -i "s/^port = $P1/port = $P2/" "$work/replica/postgresql.conf"
 as_pg "$PGBIN/pg_ctl" -D "$work/replica" -l "$work/replica.log" -w start >/dev/null
 
@@ -70,8 +71,13 @@ try:
     raise SystemExit("[replica] a write on the replica succeeded")
 except django.db.Error as exc:
     refused = type(exc).__name__
+from civicgrid.ops.replica import replica_reads
+with replica_reads():
+    routed = WorkerHeartbeat.objects.filter(worker_id="replica-drill").db
+    assert routed == "replica" and WorkerHeartbeat.objects.filter(worker_id="replica-drill").exists()
+assert WorkerHeartbeat.objects.filter(worker_id="replica-drill").db == "default"
 ok, checks = health.readiness()
-print(json.dumps({"row_on_replica_after_s": round(seen, 3), "write_on_replica": f"refused ({refused})",
+print(json.dumps({"row_on_replica_after_s": round(seen, 3), "replica_reads_use": routed, "write_on_replica": f"refused ({refused})",
                   "readyz_replica": checks["replica"]}, ensure_ascii=False))
 assert checks["replica"]["ok"] and checks["replica"]["configured"], checks["replica"]
 PY
