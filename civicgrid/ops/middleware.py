@@ -22,8 +22,8 @@ class ObservabilityMiddleware:
     def __call__(self, request):
         rid = new_request_id(request.META.get("HTTP_X_REQUEST_ID"))
         request.request_id = rid
-        # Not reset on the way out: Django's own "django.request" log line for a 4xx/5xx is
-        # written after the middleware chain returns, and should carry the id too.
+        # Cleared on request_finished (signals.py), not here: Django's own "django.request" log
+        # line for a 4xx/5xx is written after the middleware chain returns and carries it too.
         request_id_var.set(rid)
         start = time.perf_counter()
         response = self.get_response(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 
+from django.core.signals import request_finished
 from django.dispatch import receiver
 from django_tasks.signals import task_enqueued, task_finished, task_started
 
@@ -58,3 +59,8 @@ def restore_request_id(sender, task_result, **kwargs):
     stack = getattr(_tokens, "stack", None)
     if stack:
         request_id_var.reset(stack.pop())
+
+
+@receiver(request_finished, dispatch_uid="civicgrid.ops.request_finished")
+def clear_request_id(sender, **kwargs):
+    request_id_var.set("")

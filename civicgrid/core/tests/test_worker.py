@@ -1,7 +1,7 @@
 from django.core.management import call_command
 
 from civicgrid.core.management.commands import worker
-from civicgrid.ops import heartbeat
+from civicgrid.ops import heartbeat, reclaim
 
 
 class FakeHeartbeat:
@@ -20,10 +20,17 @@ def test_worker_sweeps_before_processing_tasks_inside_its_heartbeat(monkeypatch)
     calls = []
     monkeypatch.setattr(worker, "call_command", lambda name, *a, **kw: calls.append((name, a)))
     monkeypatch.setattr(heartbeat, "Heartbeat", lambda wid: FakeHeartbeat(wid, calls))
+    monkeypatch.setattr(reclaim, "reclaim_orphans", lambda wid: calls.append(("reclaim", (wid,))))
     call_command("worker", "--batch", "--interval", "2", "--worker-id", "w1")
-    assert [c[0] for c in calls] == ["heartbeat-start", "sla_sweep", "db_worker", "heartbeat-stop"]
+    assert [c[0] for c in calls] == [
+        "heartbeat-start",
+        "reclaim",
+        "sla_sweep",
+        "db_worker",
+        "heartbeat-stop",
+    ]
     assert calls[0][1] == ("w1",)
-    assert calls[2][1] == (
+    assert calls[3][1] == (
         "--interval",
         "2.0",
         "--queue-name",
@@ -45,6 +52,7 @@ def test_worker_stops_its_heartbeat_when_the_worker_fails(monkeypatch):
 
     monkeypatch.setattr(worker, "call_command", boom)
     monkeypatch.setattr(heartbeat, "Heartbeat", lambda wid: FakeHeartbeat(wid, calls))
+    monkeypatch.setattr(reclaim, "reclaim_orphans", lambda wid: None)
     try:
         call_command("worker", "--batch")
     except RuntimeError:

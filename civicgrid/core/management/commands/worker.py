@@ -2,7 +2,8 @@
 
 Every worker start runs the catch-up sweep, so deadlines survive restarts however the worker is
 launched (make run, make prod, systemd, several workers in production); the sweep is idempotent.
-While it runs the worker keeps a heartbeat row fresh (civicgrid.ops), which /readyz checks.
+While it runs the worker keeps a heartbeat row fresh (civicgrid.ops), which /readyz checks; at start
+it re-queues tasks a killed worker left running (civicgrid.ops.reclaim).
 """
 
 import os
@@ -27,10 +28,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **opts):
         from civicgrid.ops.heartbeat import Heartbeat
+        from civicgrid.ops.reclaim import reclaim_orphans
 
         worker_id = (opts["worker_id"] or f"{socket.gethostname()}-{os.getpid()}")[:64]
         heartbeat = Heartbeat(worker_id).start()
         try:
+            reclaim_orphans(worker_id)  # tasks a killed worker left running run again
             call_command("sla_sweep", stdout=self.stdout)
             worker_args = [
                 "--interval",
