@@ -12,7 +12,7 @@ PROD_PORT ?= 8080
 
 BACKUP_DIR ?= var/backups
 
-.PHONY: prod backup restore backup-drill replica-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+.PHONY: prod backup restore backup-drill replica-drill fault-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -75,6 +75,11 @@ backup-drill: install
 # A private primary + streaming replica (initdb/pg_basebackup in a temp folder, private ports).
 replica-drill: install
 	bash scripts/replica_drill.sh
+
+# kill -9 web workers while 8 clients report and retry with their client_id (DATABASE_URL: a
+# database with the demo city, e.g. bench_prod_0): every report lands exactly once.
+fault-drill: install
+	$(PY) scripts/fault_drill.py
 
 chromium:
 	@bash scripts/ensure-chromium.sh
