@@ -59,7 +59,7 @@ def test_readyz_ok_with_a_fresh_heartbeat_and_fails_once_it_is_stale(client):
         assert client.get("/readyz").status_code == 200
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the beat thread commits on its own connection
 def test_heartbeat_stop_removes_the_row():
     hb = Heartbeat("w-2", interval=0.05).start()
     assert WorkerHeartbeat.objects.filter(worker_id="w-2").exists()
