@@ -137,7 +137,10 @@ def _detail(case: Case, user) -> dict:
         result=case.result,
         satisfaction=case.satisfaction,
         rating_text=case.rating_text,
-        merged_into=case.merged_into.tracking_code if case.merged_into_id else None,
+        # The surviving case is another citizen's: its code would open their report.
+        merged_into=(
+            case.merged_into.tracking_code if case.merged_into_id and not public else None
+        ),
         counters={
             "reworks": case.rework_count,
             "extensions": case.extension_count,

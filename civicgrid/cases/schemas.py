@@ -170,7 +170,9 @@ class CaseDetail(CaseSummary):
     result: str
     satisfaction: int | None
     rating_text: str
-    merged_into: str | None = Field(None, description="tracking code of the surviving case")
+    merged_into: str | None = Field(
+        None, description="tracking code of the surviving case (staff only; null for reporters)"
+    )
     counters: dict[str, int]
     capacities: list[str] = Field(description="what the caller is for this case")
     allowed_actions: list[str]

@@ -185,3 +185,26 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
             "map": _map_settings(),
         },
     )
+
+
+def square(request: HttpRequest) -> HttpResponse:
+    """广场地图: public matters on a map with category and progress filters (mobile first)."""
+    classes = {}
+    for c in selectors.public_categories():
+        if c.is_private or c.parent.is_private:
+            continue
+        classes.setdefault(c.parent.code, c.parent.name)
+    return render(
+        request,
+        "public/square.html",
+        {
+            "classes": sorted(classes.items()),
+            "config": {
+                "data": reverse("api:public_square"),
+                "bounds": _home_bounds(),
+                "tiles": _map_settings()["tiles"],
+                "attribution": _map_settings()["attribution"],
+                "empty": _("No public matters here in the last 90 days."),
+            },
+        },
+    )
