@@ -5,12 +5,12 @@ timeline and rating by tracking code, grid boards, and the one-key emergency cal
 devices (authenticated by the device token, not by a user).
 """
 
-import shapely
-from django.http import HttpRequest
-from django.utils.translation import gettext as _
 import datetime as dt
 from typing import Literal
 
+import shapely
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
 from shapely.geometry import mapping
 

@@ -11,7 +11,7 @@ import time_machine
 from django.utils import timezone
 
 from civicgrid.cases import services as cs
-from civicgrid.cases.models import Case, Category, State
+from civicgrid.cases.models import Category, State
 from civicgrid.field.tests.conftest import A1, jpeg_bytes
 from civicgrid.public import selectors
 
