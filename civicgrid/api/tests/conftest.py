@@ -1,4 +1,7 @@
-"""The fuzz module runs only when asked for (``-m fuzz``): it is a CI step of its own."""
+"""The fuzz module runs only when asked for (``-m fuzz``): it is a CI step of its own.
+API tests reuse the field fixtures (categories, photos) on the shared world."""
+
+from civicgrid.field.tests.conftest import _clean_cache, cats  # noqa: F401
 
 
 def pytest_collection_modifyitems(config, items):

@@ -56,9 +56,7 @@ def test_a_georeport_client_lists_creates_and_reads_requests(geo, root, fmt):
     if fmt == "json":
         code = created.json()[0]["service_request_id"]
     else:
-        code = xmltodict.parse(created.content)["service_requests"]["request"][
-            "service_request_id"
-        ]
+        code = xmltodict.parse(created.content)["service_requests"]["request"]["service_request_id"]
     one = client.get_service_request(code)
     assert one["service_request_id"] == code and one["status"] == "open"
     assert one["description"] == "路边垃圾堆放"
