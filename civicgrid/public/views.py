@@ -205,6 +205,7 @@ def square(request: HttpRequest) -> HttpResponse:
                 "tiles": _map_settings()["tiles"],
                 "attribution": _map_settings()["attribution"],
                 "empty": _("No public matters here in the last 90 days."),
+                "shown": _("public matters of the last 90 days on the map"),
             },
         },
     )

@@ -38,7 +38,8 @@
           }).bindPopup(popup(f.properties)).addTo(layer);
         });
         count.dataset.count = String((fc.features || []).length);
-        count.textContent = fc.features && fc.features.length ? String(fc.features.length) : cfg.empty;
+        var n = (fc.features || []).length;
+        count.textContent = n ? n + " " + cfg.shown : cfg.empty;
       });
   }
   form.addEventListener("change", load);
