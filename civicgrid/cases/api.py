@@ -20,6 +20,7 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
 from . import channels, services
@@ -209,7 +210,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     f = filters.dict()
     cursor, limit = f.pop("cursor"), f.pop("limit")
     f["text"] = f.pop("q")
-    page = case_list_for(request.user, cursor=cursor, limit=limit, **f)
+    page = case_list_for(principal_of(request), cursor=cursor, limit=limit, **f)
     now = timezone.now()
     return {
         "items": [_summary(c, now=now) for c in page.items],
@@ -235,8 +236,8 @@ def report_case(request: HttpRequest, payload: CaseReportIn):
         # The first delivery's case, loaded bare by the idempotency check: read it as the
         # caller sees it. A case created just now is complete in memory (its category, grid,
         # area and owner center are the objects the service resolved): no re-read.
-        case = _reload(request.user, case)
-    return Status(201 if created else 200, _detail(case, request.user))
+        case = _reload(principal_of(request), case)
+    return Status(201 if created else 200, _detail(case, principal_of(request)))
 
 
 @router.post(
@@ -252,7 +253,7 @@ def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
 
 @router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
 def get_case(request: HttpRequest, key: str):
-    return _detail(case_get_for(request.user, key), request.user)
+    return _detail(case_get_for(principal_of(request), key), principal_of(request))
 
 
 @router.post(
@@ -288,8 +289,8 @@ def reveal_phone(request: HttpRequest, key: str):
     summary="Open cases of the same category within 100 m and 72 h",
 )
 def case_duplicates(request: HttpRequest, key: str):
-    case = case_get_for(request.user, key)
-    rows = case_duplicates_of(case, request.user)
+    case = case_get_for(principal_of(request), key)
+    rows = case_duplicates_of(case, principal_of(request))
     now = timezone.now()
     return [{"distance_m": round(d, 1), "case": _summary(c, now=now)} for c, d in rows]
 
@@ -300,7 +301,7 @@ def case_duplicates(request: HttpRequest, key: str):
     summary="Upload a photo or audio clip to a case (then cite its id in an action)",
 )
 def upload_to_case(request: HttpRequest, key: str, file: File[UploadedFile]):
-    case = case_get_for(request.user, key)
+    case = case_get_for(principal_of(request), key)
     att = services.attachment_upload(case=case, actor=request.user, file=file)
     return Status(201, _attachment(att))
 
@@ -371,7 +372,7 @@ def _make_endpoint(
     summary: str,
 ) -> None:
     def endpoint(request, key, payload):
-        case = case_get_for(request.user, key)
+        case = case_get_for(principal_of(request), key)
         data = payload.dict()
         kwargs: dict[str, Any] = {name: data[name] for name in fields}
         row = service(
@@ -383,7 +384,7 @@ def _make_endpoint(
         )
         return {
             "action": _action_out(row),
-            "case": _detail(_reload(request.user, case), request.user),
+            "case": _detail(_reload(principal_of(request), case), principal_of(request)),
         }
 
     endpoint.__name__ = f"case_{action}"
