@@ -20,7 +20,7 @@ from civicgrid.conftest import X0, Y0
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.django_db]
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", get_wsgi_application())
 
