@@ -40,3 +40,20 @@ def test_import_graph_sees_relative_and_lazy_imports():
     assert "console" in g["core"]  # a lazy import inside core.views.home
     assert "core" in g["cases"]
     assert "field" not in g["public"]  # the public face depends on nothing of the field app
+
+
+def test_code_and_docs_cite_the_repository_not_outside_files():
+    """The domain contract is docs/domain.md; nothing cites a DOMAIN.md outside the repository."""
+    root = Path(settings.BASE_DIR)
+    offenders = []
+    for folder in ("civicgrid", "config", "bench", "docs", "scripts"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix not in {".py", ".md", ".html", ".js", ".txt", ".toml", ".sh"}:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if re.search(r"DOMAIN(\.md)? ?§|DOMAIN\.md|\.\./shared/", text) and path != Path(
+                __file__
+            ):
+                offenders.append(str(path.relative_to(root)))
+    assert not offenders, offenders
+    assert (root / "docs" / "domain.md").exists()
