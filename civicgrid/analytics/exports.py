@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 
 from civicgrid.cases.models import Case, Source, State
 from civicgrid.core.spreadsheets import SafeCsvWriter, xlsx_row
+from civicgrid.people.access import principal_scope
 from civicgrid.people.models import User
 
 from . import indicators
@@ -252,7 +253,8 @@ def run(export_id: int) -> Export:
     fd, path = tempfile.mkstemp(suffix=f".{export.fmt}", prefix="civicgrid-export-")
     os.close(fd)
     try:
-        with translation.override(lang):
+        # One principal for the whole export: its rows are scoped through the user's assignments.
+        with translation.override(lang), principal_scope():
             user = User.objects.get(pk=export.user_id)
             header, total, rows = SOURCES[export.kind](user, export.params)
             Export.objects.filter(pk=export.pk).update(total=total)

@@ -69,9 +69,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # One access object per request (civicgrid.people.access).
+    "civicgrid.people.access.PrincipalMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NotFound → the 404 page, Forbidden → the 403 page, for every HTML view.
+    "civicgrid.core.errors.DomainErrorMiddleware",
     # AxesMiddleware must be last: it turns a lockout into a clear response.
     "axes.middleware.AxesMiddleware",
 ]
