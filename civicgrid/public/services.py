@@ -157,7 +157,7 @@ def citizen_report(
 ) -> tuple[Case, bool]:
     """A citizen's report from the portal. Returns (case, created).
 
-    Anonymous reports need a mobile number (DOMAIN §2; it is how the reporter is called back);
+    Anonymous reports need a mobile number (docs/domain.md §2; it is how the reporter is called back);
     a signed-in citizen may leave it out. Repeats of one form (same client id) return the first
     case and are not counted against the limits.
     """
