@@ -401,7 +401,7 @@ def bench_import(size, op) -> list[dict]:
                 ok=rate >= 5000 and flat, rows=n, seconds=round(secs, 1),
                 peak_mem_growth_mib=round(m_big.growth, 1),
                 peak_mem_growth_quarter_file_mib=round(m_small.growth, 1), memory_flat=flat,
-                note="dry-run validation pass + commit pass, both streamed from the file"),
+                note="one streamed pass: validation, encryption, house linking, bulk writes in one transaction"),
     ]  # fmt: skip
 
 
