@@ -302,11 +302,11 @@ def _make_endpoint(router: Router, workflow: Workflow, action: Action) -> None:
     )(endpoint)
 
 
-def mount_actions(router: Router, workflow: Workflow = CASES) -> None:
-    """One POST endpoint per generated action of the table, at ``/{key}/<slug>``."""
-    for action in workflow.actions.values():
+def mount_actions_for(router: Router, actions, workflow: Workflow = CASES) -> None:
+    """One POST endpoint per generated action, at ``/{key}/<slug>``."""
+    for action in actions:
         if action.endpoint == "generated" and not action.creation:
             _make_endpoint(router, workflow, action)
 
 
-mount_actions(router)
+mount_actions_for(router, CASES.actions.values())

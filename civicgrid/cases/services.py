@@ -300,7 +300,7 @@ def _reporter_role(actor, source: str, phone: str) -> str:
 
 
 def _priority(value) -> int:
-    from .actions import as_priority
+    from .handlers import as_priority
 
     return as_priority(value)
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicgrid.cases import services
-from civicgrid.cases.engine import action_label, state_label
+from civicgrid.cases.engine import action_label, allowed_actions, state_label
 from civicgrid.cases.models import (
     AdmissionItem,
     Attachment,
@@ -399,25 +399,107 @@ def test_reopen_within_30_days_only(world, cats):
     assert exc.value.code == "reopen_window_passed"
 
 
+def _citizen_closed(world, cats, **kw):
+    case = report(world, cats, actor=world.citizen, source="citizen", **kw)
+    return drive(world, cats, State.CLOSED, case=case)
+
+
+def _phoned_closed(world, cats, source="citizen"):
+    from django.contrib.auth.models import AnonymousUser
+
+    if source == "hotline":
+        case = report(
+            world,
+            cats,
+            actor=world.operator_a,
+            source="hotline",
+            reporter_name="李女士",
+            reporter_phone="13900000002",
+        )
+    else:
+        case = report(
+            world, cats, actor=AnonymousUser(), source=source, reporter_phone="13900000002"
+        )
+    return drive(world, cats, State.CLOSED, case=case)
+
+
 def test_rating_once_by_reporter_with_score_1_to_5(world, cats):
-    case = drive(world, cats, State.CLOSED)  # reported by worker_a1
+    case = _citizen_closed(world, cats)
     with pytest.raises(DomainError) as exc:
-        services.case_rate(case=case, actor=world.worker_a1, score=6)
+        services.case_rate(case=case, actor=world.citizen, score=6)
     assert exc.value.field == "score"
-    services.case_rate(case=case, actor=world.worker_a1, score=4, text="满意")
+    services.case_rate(case=case, actor=world.citizen, score=4, text="满意")
     case.refresh_from_db()
     assert case.satisfaction == 4
     with pytest.raises(DomainError) as exc:
-        services.case_rate(case=case, actor=world.operator_a, score=5)
+        services.case_rate(case=case, actor=world.citizen, score=5)
     assert exc.value.code == "already_rated"
 
 
+def test_staff_cannot_rate_in_the_reporters_place(world, cats):
+    """A2: an operator (or anyone else acting on the case) cannot rate a citizen's report."""
+    case = _citizen_closed(world, cats)
+    for actor in (world.operator_a, world.worker_a1, world.leader_a):
+        with pytest.raises(DomainError) as exc:
+            services.case_rate(case=case, actor=actor, score=5)
+        assert exc.value.status == 403
+    case.refresh_from_db()
+    assert case.satisfaction is None
+
+
+def test_staff_filed_report_carries_no_citizen_rating(world, cats):
+    """A2: a grid worker reports, self-closes or gets closed, and cannot rate their own work."""
+    case = drive(world, cats, State.CLOSED)  # reported by worker_a1 from the grid worker app
+    assert "rate" not in allowed_actions(world.worker_a1, case)
+    with pytest.raises(DomainError) as exc:
+        services.case_rate(case=case, actor=world.worker_a1, score=5, role="reporter")
+    assert exc.value.status == 403
+    with pytest.raises(DomainError):
+        services.case_rate_public(tracking_code=case.tracking_code, score=5)
+    case.refresh_from_db()
+    assert case.satisfaction is None
+
+
 def test_public_rating_by_tracking_code(world, cats):
-    case = drive(world, cats, State.CLOSED)
+    case = _phoned_closed(world, cats)
     row = services.case_rate_public(tracking_code=case.tracking_code.lower(), score=3)
     assert row.actor is None and row.role == "reporter"
     with pytest.raises(NotFound):
         services.case_rate_public(tracking_code="NOPE", score=3)
+
+
+def test_public_rating_refused_to_staff_and_to_others_of_a_signed_in_report(world, cats):
+    """A2: knowing the code is not enough when staff hold it or a signed-in citizen reported."""
+    anon = _phoned_closed(world, cats)
+    with pytest.raises(DomainError) as exc:
+        services.case_rate_public(tracking_code=anon.tracking_code, score=5, actor=world.operator_a)
+    assert exc.value.status == 403
+    mine = _citizen_closed(world, cats)
+    with pytest.raises(DomainError):
+        services.case_rate_public(tracking_code=mine.tracking_code, score=5)
+    services.case_rate_public(tracking_code=mine.tracking_code, score=5, actor=world.citizen)
+    mine.refresh_from_db()
+    assert mine.satisfaction == 5
+
+
+def test_hotline_callback_names_the_caller_and_is_not_a_rating(world, cats):
+    """A2: the operator records a hotline caller's 回访; it never becomes the satisfaction."""
+    case = _phoned_closed(world, cats, source="hotline")
+    assert "rate" not in allowed_actions(world.operator_a, case)
+    assert "callback" in allowed_actions(world.operator_a, case)
+    with pytest.raises(DomainError) as exc:
+        services.case_callback(case=case, actor=world.operator_a, caller="", score=4)
+    assert exc.value.field == "caller"
+    row = services.case_callback(case=case, actor=world.operator_a, caller="李女士", score=4)
+    assert row.action == "callback" and row.data == {
+        "caller": "李女士",
+        "score": 4,
+        "callback": True,
+    }
+    case.refresh_from_db()
+    assert case.satisfaction is None
+    with pytest.raises(DomainError):
+        services.case_callback(case=case, actor=world.worker_a1, caller="李女士", score=4)
 
 
 # --- extension, suspension --------------------------------------------------------------------
