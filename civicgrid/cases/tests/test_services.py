@@ -275,6 +275,62 @@ def test_grid_worker_of_the_grid_may_verify_but_not_own_result(world, cats):
     assert exc.value.code == "own_work"
 
 
+def test_grid_chief_dispatched_a_case_cannot_verify_the_result_they_submitted(world, cats):
+    """A3: whoever submitted a result never verifies or closes it, whatever role they act in."""
+    case = drive(world, cats, State.FILED)
+    services.case_dispatch(case=case, actor=world.operator_a, worker=world.chief_a)
+    services.case_sign(case=case, actor=world.chief_a)
+    services.case_submit(case=case, actor=world.chief_a, result="已处理", attachments=[photo()])
+    assert "verify" not in allowed_actions(world.chief_a, case)
+    assert "rework" not in allowed_actions(world.chief_a, case)
+    for action in ("verify", "rework"):
+        with pytest.raises(DomainError) as exc:
+            getattr(services, f"case_{action}")(
+                case=case,
+                actor=world.chief_a,
+                role="grid_chief",
+                **{"verify": {"note": "自己核实"}, "rework": {"reason": "x"}}[action],
+            )
+        assert (exc.value.code, exc.value.status) == ("own_work", 403)
+    case.refresh_from_db()
+    assert case.state == State.HANDLED
+    services.case_verify(case=case, actor=world.operator_a, note="核实")
+    assert case.state == State.CLOSED
+
+
+def test_an_operator_who_submitted_cannot_verify_as_operator(world, cats):
+    """A3: holding operator and handler capacities at once does not make verification own."""
+    omni = UserFactory(username="op_handler")
+    assign(omni, Role.OPERATOR, world.dist_a, center=world.center_a)
+    assign(omni, Role.HANDLER, world.dist_a, department=world.dept_a)
+    case = drive(world, cats, State.ASSIGNED)
+    services.case_sign(case=case, actor=omni)
+    services.case_submit(case=case, actor=omni, result="已处理", attachments=[photo()])
+    with pytest.raises(DomainError) as exc:
+        services.case_verify(case=case, actor=omni, note="核实", role="operator")
+    assert exc.value.code == "own_work"
+
+
+def test_attaching_is_an_action_of_those_who_act_on_the_case(world, cats):
+    """A13: a leader (who may view the case) cannot attach; a handler's upload is logged."""
+    from civicgrid.cases.models import Attachment, CaseAction
+
+    case = drive(world, cats, State.IN_PROGRESS)
+    before = case.version
+    with pytest.raises(DomainError) as exc:
+        services.attachment_upload(case=case, actor=world.leader_a, file=photo())
+    assert exc.value.status == 403
+    assert not Attachment.objects.filter(case=case).exists()
+    att = services.attachment_upload(case=case, actor=world.handler_a, file=photo())
+    row = CaseAction.objects.filter(case=case).latest("id")
+    assert (row.action, row.actor, row.data["sha256"]) == ("attach", world.handler_a, att.sha256)
+    case.refresh_from_db()
+    assert case.version == before  # an upload does not stale the handler's next action
+    services.case_submit(
+        case=case, actor=world.handler_a, result="ok", attachments=[att.pk], expected_version=before
+    )
+
+
 # --- self-close -------------------------------------------------------------------------------
 
 
