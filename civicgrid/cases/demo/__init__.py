@@ -2,7 +2,7 @@
 
 Cases are not pushed through the engine one by one (a million of them would take hours);
 instead each case's life is *simulated* with the engine's own rules (``_Sim`` mirrors the field
-changes of every action in ``civicgrid.cases.actions``) and written in bulk: PostgreSQL ``COPY``
+changes of every action in ``civicgrid.cases.handlers``) and written in bulk: PostgreSQL ``COPY``
 or ``executemany`` on SQLite. Deadlines come from the same working-hours calendar (a minute
 table built from the Holiday table), overdue clocks get the automatic supervision the sweep
 would have made, and counters/version match the action log. ``tests/test_demo.py`` checks these

@@ -58,7 +58,7 @@ def _track_code(rng: random.Random, used: set[str]) -> str:
 
 
 class _Sim:
-    """One case's life with the engine's field changes (see civicgrid.cases.actions)."""
+    """One case's life with the engine's field changes (see civicgrid.cases.handlers)."""
 
     OPEN = set(OPEN_STATES)
 
