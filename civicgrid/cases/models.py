@@ -1,7 +1,9 @@
 """Matters (cases): categories, admission list, cases, the immutable action log, SLA calendar.
 
 Models are thin: fields, constraints and small properties. Every state change goes through
-``civicgrid.cases.engine.case_act``; nothing else assigns ``Case.state``.
+the workflow engine (``civicgrid.core.workflow``; cases: ``engine.case_act``, grid tasks:
+``gridtasks.GRID_TASKS``); nothing else assigns ``Case.state`` or ``GridTask.state``. Over 500
+lines because the app's tables stay in one module, as Django expects.
 """
 
 from __future__ import annotations

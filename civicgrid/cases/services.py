@@ -4,6 +4,9 @@
 ``case_<action>`` functions name the inputs of each action for Python callers (views,
 commands, tests) and add no rules of their own: the API and the console call ``case_act``
 with the inputs the registry declares. Grid tasks are in ``gridtasks.py``.
+
+Over 500 lines on purpose: report intake (location, owner center, idempotency) and the typed
+signature of every action, which reads best next to each other.
 """
 
 from __future__ import annotations
