@@ -9,19 +9,22 @@ A thin layer: reads go through ``selectors`` (scoped: out of scope answers 404),
 
 import datetime as dt
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
-from civicgrid.core.errors import NotFound
+from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.core.workflow import Action, Workflow
+from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
-from . import services
+from . import channels, services
 from .attachments import attachment_prepare, attachment_save
-from .engine import CASES, OPERATOR, REPORTER, allowed_actions, capacities, case_act, state_label
+from .engine import CASES, REPORTER, allowed_actions, capacities, case_act, state_label
 from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
 from .schemas import (
     CaseActionResult,
@@ -31,6 +34,7 @@ from .schemas import (
     CaseDuplicateOut,
     CaseFilters,
     CasePage,
+    CasePhonesOut,
     CaseReportIn,
     action_input_schema,
 )
@@ -102,6 +106,11 @@ def _attachment(att: Attachment) -> dict:
     }
 
 
+def _reporter_shown(case: Case) -> str:
+    shown = case.reporter_display
+    return _mask_phone(shown) if shown and shown == case.reporter_phone else shown
+
+
 def _detail(case: Case, user) -> dict:
     caps = capacities(user, case)
     # Someone who is only the reporter (a citizen) gets the public view of their own case.
@@ -111,8 +120,9 @@ def _detail(case: Case, user) -> dict:
     out.update(
         scope_code=case.scope_code,
         owner={"id": case.owner.pk, "name": case.owner.name, "area_code": case.owner_code},
-        reporter="" if public else case.reporter_display,
-        reporter_phone=phone if (OPERATOR in caps or REPORTER in caps) else _mask_phone(phone),
+        reporter="" if public else _reporter_shown(case),
+        # Masked for staff too: the full number only through POST /{key}/reveal-phone (logged).
+        reporter_phone=phone if REPORTER in caps else _mask_phone(phone),
         response_due=case.response_due,
         handling_due=case.handling_due,
         final_due=case.final_due,
@@ -125,7 +135,10 @@ def _detail(case: Case, user) -> dict:
         result=case.result,
         satisfaction=case.satisfaction,
         rating_text=case.rating_text,
-        merged_into=case.merged_into.tracking_code if case.merged_into_id else None,
+        # The surviving case is another citizen's: its code would open their report.
+        merged_into=(
+            case.merged_into.tracking_code if case.merged_into_id and not public else None
+        ),
         counters={
             "reworks": case.rework_count,
             "extensions": case.extension_count,
@@ -185,7 +198,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     f = filters.dict()
     cursor, limit = f.pop("cursor"), f.pop("limit")
     f["text"] = f.pop("q")
-    page = case_list_for(request.user, cursor=cursor, limit=limit, **f)
+    page = case_list_for(principal_of(request), cursor=cursor, limit=limit, **f)
     now = timezone.now()
     return {
         "items": [_summary(c, now=now) for c in page.items],
@@ -204,13 +217,15 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
 def report_case(request: HttpRequest, payload: CaseReportIn):
     """201 with the new case; 200 with the first case when ``client_id`` was already used."""
     data = payload.dict()
+    data["source"] = channels.api_report_source(request.user, data.get("source"))
+    data["priority"] = channels.api_report_priority(request.user, data.get("priority"))
     case, created = services.case_report_outcome(actor=request.user, **data)
     if not created:
         # The first delivery's case, loaded bare by the idempotency check: read it as the
         # caller sees it. A case created just now is complete in memory (its category, grid,
         # area and owner center are the objects the service resolved): no re-read.
-        case = _reload(request.user, case)
-    return Status(201 if created else 200, _detail(case, request.user))
+        case = _reload(principal_of(request), case)
+    return Status(201 if created else 200, _detail(case, principal_of(request)))
 
 
 @router.post(
@@ -226,7 +241,34 @@ def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
 
 @router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
 def get_case(request: HttpRequest, key: str):
-    return _detail(case_get_for(request.user, key), request.user)
+    return _detail(case_get_for(principal_of(request), key), principal_of(request))
+
+
+@router.post(
+    "/{key}/reveal-phone",
+    response=CasePhonesOut,
+    summary="The reporter's full phone number (operators, handlers, assignees; logged)",
+)
+def reveal_phone(request: HttpRequest, key: str):
+    """Every call writes a reveal row (who, which case, when, from where); 403 without the
+    capacity to call back, 404 outside scope."""
+    from civicgrid.console.services import reporter_phone_reveal
+    from civicgrid.public.views import client_ip
+
+    case = case_get_for(request.user, key)
+    try:
+        phones = reporter_phone_reveal(case=case, actor=request.user, ip=client_ip(request))
+    except PermissionDenied:
+        raise DomainError(
+            "permission_denied",
+            _("Only the center, the handling unit or the assigned worker may see the number."),
+            status=403,
+        ) from None
+    return {
+        "reporter_phone": phones.reporter_phone,
+        "contact_name": phones.contact_name,
+        "contact_phone": phones.contact_phone,
+    }
 
 
 @router.get(
@@ -235,8 +277,8 @@ def get_case(request: HttpRequest, key: str):
     summary="Open cases of the same category within 100 m and 72 h",
 )
 def case_duplicates(request: HttpRequest, key: str):
-    case = case_get_for(request.user, key)
-    rows = case_duplicates_of(case, request.user)
+    case = case_get_for(principal_of(request), key)
+    rows = case_duplicates_of(case, principal_of(request))
     now = timezone.now()
     return [{"distance_m": round(d, 1), "case": _summary(c, now=now)} for c, d in rows]
 
@@ -247,7 +289,7 @@ def case_duplicates(request: HttpRequest, key: str):
     summary="Upload a photo or audio clip to a case (then cite its id in an action)",
 )
 def upload_to_case(request: HttpRequest, key: str, file: File[UploadedFile]):
-    case = case_get_for(request.user, key)
+    case = case_get_for(principal_of(request), key)
     att = services.attachment_upload(case=case, actor=request.user, file=file)
     return Status(201, _attachment(att))
 
@@ -272,7 +314,7 @@ def _make_endpoint(router: Router, workflow: Workflow, action: Action) -> None:
     fields = tuple(i.name for i in action.inputs)
 
     def endpoint(request, key, payload):
-        case = case_get_for(request.user, key)
+        case = case_get_for(principal_of(request), key)
         data = payload.dict()
         row = case_act(
             case=case,
@@ -284,7 +326,7 @@ def _make_endpoint(router: Router, workflow: Workflow, action: Action) -> None:
         )
         return {
             "action": _action_out(row),
-            "case": _detail(_reload(request.user, case), request.user),
+            "case": _detail(_reload(principal_of(request), case), principal_of(request)),
         }
 
     endpoint.__name__ = f"case_{action.name}"

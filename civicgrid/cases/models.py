@@ -8,6 +8,7 @@ lines because the app's tables stay in one module, as Django expects.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -95,6 +96,15 @@ class Category(models.Model):
     self_closable = models.BooleanField(_("grid worker may self-close"), default=False)
     photo_required = models.BooleanField(_("photo required"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    is_private = models.BooleanField(
+        _("private"),
+        default=False,
+        help_text=_(
+            "Never shown on the public square map or in Open311's public search "
+            "(disputes, special groups, sensitive public-security items). "
+            "A private class makes all its items private."
+        ),
+    )
 
     class Meta:
         verbose_name = _("category")
@@ -178,6 +188,40 @@ class SlaState(models.TextChoices):
     NORMAL = "normal", _("On time")
     WARNING = "warning", _("Warning")
     OVERDUE = "overdue", _("Overdue")
+
+
+def open_q() -> models.Q:
+    """Open: not yet closed, rejected or merged (suspended included; its clock is stopped)."""
+    return models.Q(state__in=OPEN_STATES)
+
+
+def overdue_q(now: dt.datetime) -> models.Q:
+    """Overdue at ``now``: open with a running clock whose deadline is at or before ``now``.
+
+    The running deadline (``sla_due_at``) is the response deadline while reported and the final
+    handling deadline afterwards; a stopped clock (suspended) is null, so never overdue. The
+    deadline instant itself counts as overdue, as for the sweep that flags it.
+    """
+    return open_q() & models.Q(sla_due_at__lte=now)
+
+
+def due_soon_q(now: dt.datetime) -> models.Q:
+    """Due soon at ``now``: open, past the warning point, deadline still ahead."""
+    return open_q() & models.Q(sla_warn_at__lte=now, sla_due_at__gt=now)
+
+
+class CaseQuerySet(models.QuerySet):
+    """The one definition of open / overdue / due soon, for the API, console, sweep and
+    indicators (``open_q``/``overdue_q``/``due_soon_q`` for aggregates and related lookups)."""
+
+    def open(self) -> CaseQuerySet:
+        return self.filter(open_q())
+
+    def overdue(self, now: dt.datetime) -> CaseQuerySet:
+        return self.filter(overdue_q(now))
+
+    def due_soon(self, now: dt.datetime) -> CaseQuerySet:
+        return self.filter(due_soon_q(now))
 
 
 class Case(models.Model):
@@ -330,6 +374,8 @@ class Case(models.Model):
         related_name="duplicates",
         editable=False,
     )
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("case")

@@ -12,7 +12,7 @@ from ..models import (
     Category,
     GridTask,
 )
-from .data import ADMISSION_COUNTY, ADMISSION_DEPARTMENTS, CATEGORIES, LEGAL
+from .data import ADMISSION_COUNTY, ADMISSION_DEPARTMENTS, CATEGORIES, LEGAL, PRIVATE_CODES
 
 
 def seed_categories(ctx) -> dict[str, Category]:
@@ -41,6 +41,9 @@ def seed_categories(ctx) -> dict[str, Category]:
                     photo_required=photo,
                 ),
             )
+        if cat.code in PRIVATE_CODES and not cat.is_private:
+            cat.is_private = True
+            cat.save(update_fields=["is_private"])
         out[cat.code] = cat
     return out
 
