@@ -22,6 +22,7 @@ WRITERS = {"create", "update", "get_or_create", "update_or_create", "bulk_create
 NOT_WORKFLOWS = {
     ("field/services.py", "_end"): "Patrol.state (a patrol is running or ended, no workflow)",
     ("analytics/exports.py", "run"): "Export.state (a background job's progress, no workflow)",
+    ("ops/reclaim.py", "_requeue_export"): "Export.state (re-queueing a killed worker's job)",
     ("cases/handlers.py", "save"): "ExtensionRequest/SuspensionRequest.state, the decision on "
     "a request, written by the engine's after-log step of the deciding action",
 }
