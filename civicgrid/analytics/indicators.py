@@ -58,6 +58,7 @@ from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
 from civicgrid.cases.models import overdue_q as case_overdue_q
+from civicgrid.cases.registry import CITIZEN_SOURCES
 from civicgrid.core.conf import options
 
 from . import workcalendar
@@ -466,8 +467,10 @@ def _cohorts(
             _rw=_flag(Q(rework_count__gte=1)),
             _ex=_flag(Q(extension_count__gte=1)),
             _cot=_flag(Q(closed_at__lte=Coalesce(F("final_due"), F("response_due")))),
-            _rt=_flag(Q(satisfaction__isnull=False)),
-            _ok=_flag(Q(satisfaction__gte=4)),
+            # Genuine ratings only: a citizen's own report rated by that citizen (a 回访 the
+            # operator records is a ``callback`` log row, never ``satisfaction``).
+            _rt=_flag(Q(satisfaction__isnull=False, source__in=CITIZEN_SOURCES)),
+            _ok=_flag(Q(satisfaction__gte=4, source__in=CITIZEN_SOURCES)),
             _c=workcalendar.Epoch("closed_at"),
             _f=workcalendar.Epoch("filed_at"),
         )

@@ -8,47 +8,35 @@ A thin layer: reads go through ``selectors`` (scoped: out of scope answers 404),
 # reads their payload type from the live annotations.
 
 import datetime as dt
-from collections.abc import Callable
-from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import File, Query, Router, Schema, Status
+from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.workflow import Action, Workflow
 from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
 from . import channels, services
 from .attachments import attachment_prepare, attachment_save
-from .engine import REPORTER, allowed_actions, capacities, state_label
+from .engine import CASES, REPORTER, allowed_actions, capacities, case_act, state_label
 from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
 from .schemas import (
-    CaseAcceptIn,
     CaseActionResult,
     CaseAttachmentOut,
     CaseCategoryOut,
-    CaseCommentIn,
     CaseDetail,
-    CaseDispatchIn,
     CaseDuplicateOut,
-    CaseExtensionApproveIn,
-    CaseExtensionRequestIn,
     CaseFilters,
-    CaseMergeIn,
-    CaseNoteIn,
     CasePage,
     CasePhonesOut,
-    CaseRateIn,
-    CaseReasonIn,
     CaseReportIn,
-    CaseRequiredNoteIn,
-    CaseResultIn,
-    CaseSuspendRequestIn,
+    action_input_schema,
 )
 from .selectors import case_duplicates_of, case_get_for, case_list_for, case_timeline
 
@@ -321,85 +309,46 @@ def _action_out(row: CaseAction) -> dict:
     }
 
 
-# (path, engine action, input schema, service, payload fields passed on, summary)
-ACTIONS: list[tuple[str, str, type[Schema], Callable[..., CaseAction], tuple[str, ...], str]] = [
-    ("accept", "accept", CaseAcceptIn, services.case_accept, ("category", "priority", "note"),
-     "受理立案 Accept and file"),
-    ("reject", "reject", CaseReasonIn, services.case_reject, ("reason",), "不予受理 Reject"),
-    ("merge", "merge", CaseMergeIn, services.case_merge, ("target", "note"),
-     "合并 Merge into an open case"),
-    ("self-close", "self_close", CaseResultIn, services.case_self_close, ("result", "attachments"),
-     "自办自结 Self-close (grid worker)"),
-    ("dispatch", "dispatch", CaseDispatchIn, services.case_dispatch, ("department", "worker", "note"),
-     "派遣 Dispatch to a department or worker"),
-    ("return", "return", CaseReasonIn, services.case_return, ("reason",), "退回 Return"),
-    ("sign", "sign", CaseNoteIn, services.case_sign, ("note",), "签收 Sign for"),
-    ("submit", "submit", CaseResultIn, services.case_submit, ("result", "attachments"),
-     "处置反馈 Submit the result"),
-    ("verify", "verify", CaseRequiredNoteIn, services.case_verify, ("note",),
-     "核查通过 Verify and close"),
-    ("rework", "rework", CaseReasonIn, services.case_rework, ("reason",), "返工 Send back for rework"),
-    ("escalate", "escalate", CaseReasonIn, services.case_escalate, ("reason",),
-     "上报上级 Escalate to the parent center"),
-    ("reopen", "reopen", CaseReasonIn, services.case_reopen, ("reason",),
-     "重新办理 Reopen (within 30 days)"),
-    ("extension-request", "extend_request", CaseExtensionRequestIn, services.case_extension_request,
-     ("due", "reason"), "延期申请 Request an extension"),
-    ("extension-approve", "extend_approve", CaseExtensionApproveIn, services.case_extension_approve,
-     ("due", "note"), "批准延期 Approve the pending extension"),
-    ("extension-deny", "extend_deny", CaseReasonIn, services.case_extension_deny, ("reason",),
-     "驳回延期 Deny the pending extension"),
-    ("suspend-request", "suspend_request", CaseSuspendRequestIn, services.case_suspend_request,
-     ("reason", "review_date"), "挂账申请 Request suspension"),
-    ("suspend-approve", "suspend_approve", CaseNoteIn, services.case_suspend_approve, ("note",),
-     "批准挂账 Approve the pending suspension"),
-    ("suspend-deny", "suspend_deny", CaseReasonIn, services.case_suspend_deny, ("reason",),
-     "驳回挂账 Deny the pending suspension"),
-    ("resume", "resume", CaseNoteIn, services.case_resume, ("note",), "恢复办理 Resume"),
-    ("supervise", "supervise", CaseRequiredNoteIn, services.case_supervise, ("note",), "督办 Supervise"),
-    ("comment", "comment", CaseCommentIn, services.case_comment, ("text", "internal"),
-     "批注 Comment"),
-    ("rate", "rate", CaseRateIn, services.case_rate, ("score", "text"), "回访评价 Rate (1–5)"),
-]  # fmt: skip
+def _make_endpoint(router: Router, workflow: Workflow, action: Action) -> None:
+    schema = action_input_schema(action)
+    fields = tuple(i.name for i in action.inputs)
 
-
-def _make_endpoint(
-    path: str,
-    action: str,
-    schema: type[Schema],
-    service: Callable[..., CaseAction],
-    fields: tuple[str, ...],
-    summary: str,
-) -> None:
     def endpoint(request, key, payload):
         case = case_get_for(principal_of(request), key)
         data = payload.dict()
-        kwargs: dict[str, Any] = {name: data[name] for name in fields}
-        row = service(
+        row = case_act(
             case=case,
+            action=action.name,
             actor=request.user,
             role=data.get("role"),
             expected_version=data.get("version"),
-            **kwargs,
+            **{name: data[name] for name in fields},
         )
         return {
             "action": _action_out(row),
             "case": _detail(_reload(principal_of(request), case), principal_of(request)),
         }
 
-    endpoint.__name__ = f"case_{action}"
+    endpoint.__name__ = f"case_{action.name}"
     endpoint.__doc__ = (
-        f"Run `{action}` on the case. 404 outside scope, 403 without the capacity, 409 when the "
-        "state does not allow it or `version` is stale, 400/422 for bad input (field named)."
+        f"Run `{action.name}` on the case. 404 outside scope, 403 without the capacity, 409 "
+        "when the state does not allow it or `version` is stale, 400/422 for bad input "
+        "(field named)."
     )
     endpoint.__annotations__ = {"request": HttpRequest, "key": str, "payload": schema}
     router.post(
-        f"/{{key}}/{path}",
+        f"/{{key}}/{action.slug}",
         response=CaseActionResult,
-        summary=summary,
-        operation_id=f"case_{action}",
+        summary=action.summary or str(action.label),
+        operation_id=f"case_{action.name}",
     )(endpoint)
 
 
-for _spec in ACTIONS:
-    _make_endpoint(*_spec)
+def mount_actions_for(router: Router, actions, workflow: Workflow = CASES) -> None:
+    """One POST endpoint per generated action, at ``/{key}/<slug>``."""
+    for action in actions:
+        if action.endpoint == "generated" and not action.creation:
+            _make_endpoint(router, workflow, action)
+
+
+mount_actions_for(router, CASES.actions.values())

@@ -1,7 +1,9 @@
 """Matters (cases): categories, admission list, cases, the immutable action log, SLA calendar.
 
 Models are thin: fields, constraints and small properties. Every state change goes through
-``civicgrid.cases.engine.case_act``; nothing else assigns ``Case.state``.
+the workflow engine (``civicgrid.core.workflow``; cases: ``engine.case_act``, grid tasks:
+``gridtasks.GRID_TASKS``); nothing else assigns ``Case.state`` or ``GridTask.state``. Over 500
+lines because the app's tables stay in one module, as Django expects.
 """
 
 from __future__ import annotations
@@ -522,8 +524,13 @@ class GridTask(models.Model):
     description = models.TextField(_("description"), blank=True)
     deadline = models.DateTimeField(_("deadline"))
     state = models.CharField(
-        _("state"), max_length=10, choices=GridTaskState.choices, default=GridTaskState.OPEN
+        _("state"),
+        max_length=10,
+        choices=GridTaskState.choices,
+        default=GridTaskState.OPEN,
+        editable=False,
     )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     result = models.TextField(_("result"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -546,6 +553,48 @@ class GridTask(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class GridTaskAction(models.Model):
+    """One row per action on a grid task, never updated nor deleted (the task's audit trail)."""
+
+    task = models.ForeignKey(
+        GridTask, verbose_name=_("grid task"), on_delete=models.PROTECT, related_name="actions"
+    )
+    action = models.CharField(_("action"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grid_task_actions",
+    )
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    from_state = models.CharField(_("from state"), max_length=10, blank=True)
+    to_state = models.CharField(_("to state"), max_length=10, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("grid task action")
+        verbose_name_plural = _("grid task log")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["task", "created_at"], name="gridtaskaction_task_time")]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The action log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The action log is append-only.")
 
 
 class AttachmentKind(models.TextChoices):

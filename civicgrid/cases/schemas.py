@@ -245,62 +245,66 @@ class CaseActionIn(Schema):
     role: Capacity | None = Field(None, description="capacity to act in, when holding several")
 
 
-class CaseAcceptIn(CaseActionIn):
-    category: str = Field(description="category code (may correct the reporter's)")
-    priority: int = Field(ge=1, le=4)
-    note: str = Field("", max_length=TEXT)
+# The per-action input schemas are built from the action table (``registry.CASES``): each
+# input's kind gives its type and constraints. Actions declaring the same ``schema`` name
+# share one class (and one OpenAPI component).
+_KIND_TYPES: dict[str, Any] = {
+    "datetime": dt.datetime,
+    "date": dt.date,
+    "score": int,
+    "int": int,
+    "checkbox": bool,
+    "files": list[int],
+}
 
 
-class CaseReasonIn(CaseActionIn):
-    reason: str = Field(min_length=1, max_length=TEXT)
+def _field(i) -> tuple[Any, Any]:
+    desc = {"description": str(i.help)} if i.help else {}
+    if i.kind in ("text", "textarea"):
+        size = {"max_length": i.max_length or TEXT}
+        if i.required:
+            return str, Field(min_length=1, **size, **desc)
+        return str, Field("", **size, **desc)
+    if i.kind == "files":
+        return list[int], Field([], **desc)
+    if i.kind == "checkbox":
+        return bool, Field(bool(i.default), **desc)
+    typ = _KIND_TYPES.get(i.kind, i.value_type)
+    bounds = {}
+    if i.kind == "score":
+        bounds = {"ge": 1, "le": 5}
+    elif i.minimum is not None or i.maximum is not None:
+        bounds = {k: v for k, v in (("ge", i.minimum), ("le", i.maximum)) if v is not None}
+    if i.required:
+        return typ, Field(**bounds, **desc)
+    return typ | None, Field(None, **bounds, **desc)
 
 
-class CaseNoteIn(CaseActionIn):
-    note: str = Field("", max_length=TEXT)
+def schema_name(action) -> str:
+    return action.schema or "Case" + "".join(p.title() for p in action.name.split("_")) + "In"
 
 
-class CaseRequiredNoteIn(CaseActionIn):
-    note: str = Field(min_length=1, max_length=TEXT)
+_SCHEMAS: dict[str, tuple[type[Schema], tuple]] = {}
 
 
-class CaseMergeIn(CaseActionIn):
-    target: str = Field(description="tracking code or id of the open case to merge into")
-    note: str = Field("", max_length=TEXT)
+def action_input_schema(action) -> type[Schema]:
+    """The ninja input schema of one action of the table (built once per schema name)."""
+    from pydantic import create_model
 
-
-class CaseResultIn(CaseActionIn):
-    result: str = Field(min_length=1, max_length=TEXT)
-    attachments: list[int] = Field([], description="attachment ids uploaded to this case")
-
-
-class CaseDispatchIn(CaseActionIn):
-    department: str | None = Field(None, description="department code or id")
-    worker: int | None = Field(None, description="user id of a grid worker / handler")
-    note: str = Field("", max_length=TEXT)
-
-
-class CaseExtensionRequestIn(CaseActionIn):
-    due: dt.datetime = Field(description="requested new final deadline")
-    reason: str = Field(min_length=1, max_length=TEXT)
-
-
-class CaseExtensionApproveIn(CaseActionIn):
-    due: dt.datetime | None = Field(None, description="defaults to the requested deadline")
-    note: str = Field("", max_length=TEXT)
-
-
-class CaseSuspendRequestIn(CaseActionIn):
-    reason: str = Field(min_length=1, max_length=TEXT)
-    review_date: dt.date
-
-
-class CaseCommentIn(CaseActionIn):
-    # A comment changes nothing on the case, so a stale version is no reason to refuse it.
-    version: int | None = Field(None, ge=1, description="optional for comments")
-    text: str = Field(min_length=1, max_length=TEXT)
-    internal: bool = Field(True, description="false: shown on the public tracking page")
-
-
-class CaseRateIn(CaseActionIn):
-    score: int = Field(ge=1, le=5)
-    text: str = Field("", max_length=1000)
+    fields: dict[str, Any] = {n: _field(i) for i in action.inputs for n in [i.name]}
+    if action.version_optional:
+        # A comment changes nothing on the case, so a stale version is no reason to refuse it.
+        fields["version"] = (
+            int | None,
+            Field(None, ge=1, description="optional: the action changes nothing on the case"),
+        )
+    shape = tuple((n, repr(f[0])) for n, f in fields.items())
+    name = schema_name(action)
+    known = _SCHEMAS.get(name)
+    if known is not None:
+        if known[1] != shape:
+            raise ValueError(f"actions sharing schema {name} declare different inputs")
+        return known[0]
+    cls = create_model(name, __base__=CaseActionIn, __module__=__name__, **fields)
+    _SCHEMAS[name] = (cls, shape)
+    return cls

@@ -25,8 +25,6 @@ from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 from civicgrid.core.locks import serialized
 
-from .actions import doers_of, operators_of
-from .adapters import notify
 from .engine import SYSTEM, case_act
 from .models import Case, SlaState, State
 
@@ -80,40 +78,40 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         if not batch:
             break
         for case in batch:
-            # Conditional on the clock seen, so a concurrent extension is not overwritten.
-            done = Case.objects.filter(
-                pk=case.pk, sla_state=SlaState.NORMAL, sla_due_at=case.sla_due_at
-            ).update(sla_state=SlaState.WARNING)
-            if not done:
+            # The yellow light is a logged system event: versioned (pollers see it change) and
+            # refused when the case moved meanwhile (a concurrent extension is not overwritten).
+            try:
+                case_act(
+                    case=case,
+                    action="warn",
+                    actor=None,
+                    role=SYSTEM,
+                    _system=True,
+                    expected_version=case.version,
+                )
+            except DomainError as exc:
+                logger.info("sla sweep skipped warning %s: %s", case.pk, exc.code)
                 failed.add(case.pk)
                 counts["skipped"] += 1
                 continue
             counts["warning"] += 1
-            users = doers_of(case) + operators_of(case.owner_id)
-            notify(
-                users=list({u.pk: u for u in users}.values()),
-                kind="case_warning",
-                title=f"[{case.tracking_code}] "
-                + _("Deadline approaching: %(due)s")
-                % {"due": timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M")},
-                case=case,
-            )
     # 挂账复核: a suspended case whose review date has come shows yellow until someone acts.
     today = timezone.localdate(now)
     for case in Case.objects.filter(
         state=State.SUSPENDED, suspended_review_date__lte=today, sla_state=SlaState.NORMAL
     ).select_related("category")[:BATCH]:
-        done = Case.objects.filter(pk=case.pk, sla_state=SlaState.NORMAL, state=State.SUSPENDED)
-        if not done.update(sla_state=SlaState.WARNING):
+        try:
+            case_act(
+                case=case,
+                action="warn",
+                actor=None,
+                role=SYSTEM,
+                _system=True,
+                expected_version=case.version,
+            )
+        except DomainError:
             continue
         counts["review"] += 1
-        notify(
-            users=operators_of(case.owner_id),
-            kind="suspension_review",
-            title=f"[{case.tracking_code}] "
-            + _("Suspended case due for review on %(d)s") % {"d": case.suspended_review_date},
-            case=case,
-        )
     return counts
 
 

@@ -277,8 +277,11 @@ def seed_inbox(ctx) -> None:
             },
         )
     if item is not None:
+        from civicgrid.cases.gridtasks import GRID_TASKS
+
+        plans = []
         for title, days in (("独居老人定期探访：王秀英", 2), ("独居老人定期探访：李德福", 5)):
-            GridTask.objects.create(
+            task = GridTask(
                 department=item.department,
                 item=item,
                 grid=grids[0],
@@ -287,4 +290,7 @@ def seed_inbox(ctx) -> None:
                 title=title,
                 deadline=ctx.now + dt.timedelta(days=days),
             )
+            step = {"action": "create", "role": "handler", "created_at": ctx.now}
+            plans.append((task, [step]))
+        GRID_TASKS.bulk_commit(plans)
     ctx.log("  an inbox for the worker account")

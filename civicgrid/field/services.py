@@ -18,9 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.cases import services as case_services
-from civicgrid.cases.engine import state_label
+from civicgrid.cases.engine import case_act, state_label
 from civicgrid.cases.models import Case, GridTask, Source, State
+from civicgrid.cases.registry import CASES
 from civicgrid.core.errors import Conflict, DomainError, NotFound
+from civicgrid.core.workflow import Action
 from civicgrid.people.models import GridMember, Role, User
 from civicgrid.people.scoping import has_role, in_scope
 from civicgrid.territory import crs as crs_mod
@@ -178,7 +180,22 @@ def field_report(
     return case, not known, error
 
 
-FIELD_ACTIONS = ("verify", "rework", "self_close", "sign", "submit")
+def field_actions() -> tuple[str, ...]:
+    """The case actions the phone app may run: those the action table marks ``field_app``."""
+    return tuple(a.name for a in CASES.actions.values() if a.field_app)
+
+
+def _phone_inputs(action: Action, text: str, attachments: list) -> dict[str, Any]:
+    """The phone sends one text and its photos: the action's text input and files input."""
+    inputs: dict[str, Any] = {}
+    for i in action.inputs:
+        if i.kind in ("text", "textarea") and not inputs.get("_text"):
+            inputs[i.name] = text
+            inputs["_text"] = True
+        elif i.kind == "files":
+            inputs[i.name] = attachments
+    inputs.pop("_text", None)
+    return inputs
 
 
 def field_case_act(
@@ -192,32 +209,22 @@ def field_case_act(
 ) -> tuple[dict, bool]:
     """Run one case action from the phone (once per client id). Returns (answer, replayed).
 
-    ``text`` is the verification note, the rework reason or the result, as the action needs.
+    ``text`` is the action's text input (the verification note, the rework reason or the
+    result); ``attachments`` its photos.
     """
-    if action not in FIELD_ACTIONS:
+    allowed = field_actions()
+    if action not in allowed:
         raise DomainError(
             "unknown_action",
             _("Unknown action “%(action)s”.") % {"action": action},
             field="action",
-            details={"actions": list(FIELD_ACTIONS)},
+            details={"actions": list(allowed)},
         )
+    inputs = _phone_inputs(CASES.actions[action], text, list(attachments or []))
 
     def work() -> tuple[dict, int]:
         fresh = Case.objects.select_related("category").get(pk=case.pk)
-        if action == "verify":
-            case_services.case_verify(case=fresh, actor=actor, note=text)
-        elif action == "rework":
-            case_services.case_rework(case=fresh, actor=actor, reason=text)
-        elif action == "self_close":
-            case_services.case_self_close(
-                case=fresh, actor=actor, result=text, attachments=attachments or []
-            )
-        elif action == "sign":
-            case_services.case_sign(case=fresh, actor=actor, note=text)
-        else:
-            case_services.case_submit(
-                case=fresh, actor=actor, result=text, attachments=attachments or []
-            )
+        case_act(case=fresh, action=action, actor=actor, **inputs)
         return _case_answer(fresh, action), fresh.pk
 
     return with_receipt(actor=actor, client_id=client_id, kind=f"case_{action}", work=work)

@@ -131,7 +131,9 @@ def _matter(matter: dict | None) -> dict | None:
 
 @router.post("/track/{code}/rate", auth=None, summary="Rate a closed report (1–5)")
 def rate(request: HttpRequest, code: str, payload: PublicRateIn):
-    services.citizen_rate(tracking_code=code, score=payload.score, text=payload.text)
+    services.citizen_rate(
+        tracking_code=code, score=payload.score, text=payload.text, actor=request.user
+    )
     return {"ok": True}
 
 

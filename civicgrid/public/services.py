@@ -221,9 +221,12 @@ def citizen_report(
     return case, True
 
 
-def citizen_rate(*, tracking_code: str, score: Any, text: str = "") -> CaseAction:
-    """回访评价 from the tracking page, through the cases rating service."""
-    return case_services.case_rate_public(tracking_code=tracking_code, score=score, text=text)
+def citizen_rate(*, tracking_code: str, score: Any, text: str = "", actor=None) -> CaseAction:
+    """回访评价 from the tracking page, through the cases rating service (the reporter only:
+    ``actor`` is whoever is signed in, if anyone)."""
+    return case_services.case_rate_public(
+        tracking_code=tracking_code, score=score, text=text, actor=actor
+    )
 
 
 # --- one-key emergency call ------------------------------------------------------------------

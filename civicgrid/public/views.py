@@ -131,6 +131,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
                 tracking_code=pc.case.tracking_code,
                 score=request.POST.get("score"),
                 text=request.POST.get("text", ""),
+                actor=request.user,
             )
         except DomainError as exc:
             rate_error = exc.message

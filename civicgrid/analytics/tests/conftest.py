@@ -164,11 +164,12 @@ def march(world, cats, driver):
     w, d = world, driver
     c = SimpleNamespace()
 
-    c.c1 = d.report(at(2026, 3, 2, 9))
+    # c1 and c2 are citizens' reports: only a report's own citizen rates it (满意率).
+    c.c1 = d.report(at(2026, 3, 2, 9), actor=w.citizen, source="citizen")
     d.full(c.c1, at(2026, 3, 2, 10), at(2026, 3, 3, 9), at(2026, 3, 3, 10))
-    on(at(2026, 3, 3, 11), services.case_rate, case=c.c1, actor=w.operator_a, score=5)
+    on(at(2026, 3, 3, 11), services.case_rate, case=c.c1, actor=w.citizen, score=5)
 
-    c.c2 = d.report(at(2026, 3, 4, 9))
+    c.c2 = d.report(at(2026, 3, 4, 9), actor=w.citizen, source="citizen")
     d.accept(c.c2, at(2026, 3, 4, 12))
     d.dispatch(c.c2, at(2026, 3, 4, 12, 10))
     d.sign(c.c2, at(2026, 3, 4, 12, 20))
@@ -176,7 +177,7 @@ def march(world, cats, driver):
     on(at(2026, 3, 5, 10), services.case_rework, case=c.c2, actor=w.operator_a, reason="未清理干净")
     d.submit(c.c2, at(2026, 3, 6, 9))
     d.verify(c.c2, at(2026, 3, 6, 10))
-    on(at(2026, 3, 6, 11), services.case_rate, case=c.c2, actor=w.operator_a, score=3)
+    on(at(2026, 3, 6, 11), services.case_rate, case=c.c2, actor=w.citizen, score=3)
 
     c.c3 = d.report(at(2026, 3, 9, 9))
     d.accept(c.c3, at(2026, 3, 9, 9, 30))

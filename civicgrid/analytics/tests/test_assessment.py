@@ -67,10 +67,10 @@ def row_for(data, user):
 def test_quality_shares_by_hand(world, checks):
     data = worker_assessment(world.leader_a, MARCH, resolve_filters(world.leader_a))
     r = row_for(data, world.worker_a1)
-    # 15 reports in March (13 of the timeline + 2 here); b1 not decided yet; c6 rejected and
-    # c7 merged are the invalid ones: 12 valid of 14 decided.
-    assert r["reports"] == 15
-    assert r["valid_share"] == pytest.approx(12 / 14)
+    # 13 reports in March (11 of the timeline, c1 and c2 being citizens', + 2 here); b1 not
+    # decided yet; c6 rejected and c7 merged are the invalid ones: 10 valid of 12 decided.
+    assert r["reports"] == 13
+    assert r["valid_share"] == pytest.approx(10 / 12)
     assert r["verifications"] == 2 and r["verified_on_time_share"] == pytest.approx(0.5)
     assert r["tasks_done"] == 2 and r["tasks_on_time_share"] == pytest.approx(0.5)
     assert r["grids"] == [world.grid_a1.code]
@@ -119,7 +119,7 @@ def test_failing_field_provider_does_not_break_the_table(world, checks):
     r = row_for(
         worker_assessment(world.leader_a, MARCH, resolve_filters(world.leader_a)), world.worker_a1
     )
-    assert r["patrol_km"] is None and r["reports"] == 15
+    assert r["patrol_km"] is None and r["reports"] == 13
 
 
 @pytest.mark.parametrize(
@@ -144,7 +144,7 @@ def test_sortable_page_and_api(client, world, checks):
     )
     assert part.status_code == 200 and "<html" not in part.content.decode()
     api = client.get("/api/analytics/assessment", {"month": "2026-03"}).json()
-    assert api["month"] == "2026-03" and row_for(api, world.worker_a1)["reports"] == 15
+    assert api["month"] == "2026-03" and row_for(api, world.worker_a1)["reports"] == 13
     client.force_login(world.worker_a1)
     assert client.get("/analytics/assessment/").status_code == 403
 

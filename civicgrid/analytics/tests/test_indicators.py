@@ -211,7 +211,7 @@ def test_filters_by_area_category_source_and_department(march, world, frozen_now
     assert march_values(admin, area="140214000000")["received"] == 1
     assert march_values(admin, category="05")["received"] == 1
     assert march_values(admin, category="0401")["received"] == 13
-    assert march_values(admin, source="citizen")["received"] == 1
+    assert march_values(admin, source="citizen")["received"] == 3  # c1, c2, c12
     dept = march_values(admin, department="A-CG")
     # Cases now with 甲区城管局: c1 c2 c3 c4 c8 c9 c11 c13 (c10's reopen cleared it).
     assert dept["filed"] == 8 and dept["closed"] == 4 and dept["due"] == 7
@@ -300,3 +300,16 @@ def test_period_parsing_errors_name_the_field():
     assert exc.value.field == "date"
     assert period_from("week", "2026-03-12").first == dt.date(2026, 3, 9)
     assert period_from("quarter", "2026-05-02").label == "2026Q2"
+
+
+def test_satisfaction_counts_only_genuine_ratings(march, world, frozen_now):
+    """A2: a satisfaction value on a staff-filed report (e.g. one rated before the rule) and an
+    operator's 回访 never count in 满意率; the citizens' own ratings of c1 (5) and c2 (3) do."""
+    from civicgrid.cases.models import Case
+
+    before = march_values(world.admin)
+    assert before["satisfaction_rate"] == pytest.approx(0.5)
+    # c4: a grid worker's report, closed in March, with a rating written around the engine.
+    Case.objects.filter(pk=march.c4.pk).update(satisfaction=5)
+    after = march_values(world.admin)
+    assert after["satisfaction_rate"] == pytest.approx(0.5)

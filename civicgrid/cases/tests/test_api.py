@@ -156,15 +156,24 @@ def test_full_loop_through_the_api_as_each_role(client, world, cats, reporter, s
     body = step("operator_a", "verify", {"note": "核查属实"}, "closed")
     assert body["case"]["counters"]["reworks"] == 1
 
-    rater = "citizen" if reporter == "citizen" else "operator_a"
-    rated = act(as_user(client, getattr(w, rater)), code, "rate", {"score": 5}, version=version)
-    assert rated.status_code == 200, rated.json()
-    assert rated.json()["case"]["satisfaction"] == 5
+    if reporter == "citizen":
+        rated = act(as_user(client, w.citizen), code, "rate", {"score": 5}, version=version)
+        assert rated.status_code == 200, rated.json()
+        assert rated.json()["case"]["satisfaction"] == 5
+    else:
+        # A report filed by staff carries no citizen rating, not even by its reporter.
+        for persona in ("worker_a1", "operator_a"):
+            rated = act(
+                as_user(client, getattr(w, persona)), code, "rate", {"score": 5}, version=version
+            )
+            assert rated.status_code == 403, rated.json()
 
     detail = as_user(client, w.operator_a).get(f"{API}/{code}").json()
+    # Each upload is an ``attach`` action of the handler, logged like any other.
     assert [e["action"] for e in detail["timeline"]] == [
-        "report", "accept", "dispatch", "sign", "submit", "rework", "submit", "verify", "rate",
-    ]  # fmt: skip
+        "report", "accept", "dispatch", "sign", "attach", "submit", "rework", "attach", "submit",
+        "verify",
+    ] + (["rate"] if reporter == "citizen" else [])  # fmt: skip
     assert detail["allowed_actions"] == ["reopen", "comment"]
 
 

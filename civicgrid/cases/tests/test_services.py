@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicgrid.cases import services
-from civicgrid.cases.engine import action_label, state_label
+from civicgrid.cases.engine import action_label, allowed_actions, state_label
 from civicgrid.cases.models import (
     AdmissionItem,
     Attachment,
@@ -277,6 +277,62 @@ def test_grid_worker_of_the_grid_may_verify_but_not_own_result(world, cats):
     assert exc.value.code == "own_work"
 
 
+def test_grid_chief_dispatched_a_case_cannot_verify_the_result_they_submitted(world, cats):
+    """A3: whoever submitted a result never verifies or closes it, whatever role they act in."""
+    case = drive(world, cats, State.FILED)
+    services.case_dispatch(case=case, actor=world.operator_a, worker=world.chief_a)
+    services.case_sign(case=case, actor=world.chief_a)
+    services.case_submit(case=case, actor=world.chief_a, result="已处理", attachments=[photo()])
+    assert "verify" not in allowed_actions(world.chief_a, case)
+    assert "rework" not in allowed_actions(world.chief_a, case)
+    for action in ("verify", "rework"):
+        with pytest.raises(DomainError) as exc:
+            getattr(services, f"case_{action}")(
+                case=case,
+                actor=world.chief_a,
+                role="grid_chief",
+                **{"verify": {"note": "自己核实"}, "rework": {"reason": "x"}}[action],
+            )
+        assert (exc.value.code, exc.value.status) == ("own_work", 403)
+    case.refresh_from_db()
+    assert case.state == State.HANDLED
+    services.case_verify(case=case, actor=world.operator_a, note="核实")
+    assert case.state == State.CLOSED
+
+
+def test_an_operator_who_submitted_cannot_verify_as_operator(world, cats):
+    """A3: holding operator and handler capacities at once does not make verification own."""
+    omni = UserFactory(username="op_handler")
+    assign(omni, Role.OPERATOR, world.dist_a, center=world.center_a)
+    assign(omni, Role.HANDLER, world.dist_a, department=world.dept_a)
+    case = drive(world, cats, State.ASSIGNED)
+    services.case_sign(case=case, actor=omni)
+    services.case_submit(case=case, actor=omni, result="已处理", attachments=[photo()])
+    with pytest.raises(DomainError) as exc:
+        services.case_verify(case=case, actor=omni, note="核实", role="operator")
+    assert exc.value.code == "own_work"
+
+
+def test_attaching_is_an_action_of_those_who_act_on_the_case(world, cats):
+    """A13: a leader (who may view the case) cannot attach; a handler's upload is logged."""
+    from civicgrid.cases.models import Attachment, CaseAction
+
+    case = drive(world, cats, State.IN_PROGRESS)
+    before = case.version
+    with pytest.raises(DomainError) as exc:
+        services.attachment_upload(case=case, actor=world.leader_a, file=photo())
+    assert exc.value.status == 403
+    assert not Attachment.objects.filter(case=case).exists()
+    att = services.attachment_upload(case=case, actor=world.handler_a, file=photo())
+    row = CaseAction.objects.filter(case=case).latest("id")
+    assert (row.action, row.actor, row.data["sha256"]) == ("attach", world.handler_a, att.sha256)
+    case.refresh_from_db()
+    assert case.version == before  # an upload does not stale the handler's next action
+    services.case_submit(
+        case=case, actor=world.handler_a, result="ok", attachments=[att.pk], expected_version=before
+    )
+
+
 # --- self-close -------------------------------------------------------------------------------
 
 
@@ -401,25 +457,107 @@ def test_reopen_within_30_days_only(world, cats):
     assert exc.value.code == "reopen_window_passed"
 
 
+def _citizen_closed(world, cats, **kw):
+    case = report(world, cats, actor=world.citizen, source="citizen", **kw)
+    return drive(world, cats, State.CLOSED, case=case)
+
+
+def _phoned_closed(world, cats, source="citizen"):
+    from django.contrib.auth.models import AnonymousUser
+
+    if source == "hotline":
+        case = report(
+            world,
+            cats,
+            actor=world.operator_a,
+            source="hotline",
+            reporter_name="李女士",
+            reporter_phone="13900000002",
+        )
+    else:
+        case = report(
+            world, cats, actor=AnonymousUser(), source=source, reporter_phone="13900000002"
+        )
+    return drive(world, cats, State.CLOSED, case=case)
+
+
 def test_rating_once_by_reporter_with_score_1_to_5(world, cats):
-    case = drive(world, cats, State.CLOSED)  # reported by worker_a1
+    case = _citizen_closed(world, cats)
     with pytest.raises(DomainError) as exc:
-        services.case_rate(case=case, actor=world.worker_a1, score=6)
+        services.case_rate(case=case, actor=world.citizen, score=6)
     assert exc.value.field == "score"
-    services.case_rate(case=case, actor=world.worker_a1, score=4, text="满意")
+    services.case_rate(case=case, actor=world.citizen, score=4, text="满意")
     case.refresh_from_db()
     assert case.satisfaction == 4
     with pytest.raises(DomainError) as exc:
-        services.case_rate(case=case, actor=world.operator_a, score=5)
+        services.case_rate(case=case, actor=world.citizen, score=5)
     assert exc.value.code == "already_rated"
 
 
+def test_staff_cannot_rate_in_the_reporters_place(world, cats):
+    """A2: an operator (or anyone else acting on the case) cannot rate a citizen's report."""
+    case = _citizen_closed(world, cats)
+    for actor in (world.operator_a, world.worker_a1, world.leader_a):
+        with pytest.raises(DomainError) as exc:
+            services.case_rate(case=case, actor=actor, score=5)
+        assert exc.value.status == 403
+    case.refresh_from_db()
+    assert case.satisfaction is None
+
+
+def test_staff_filed_report_carries_no_citizen_rating(world, cats):
+    """A2: a grid worker reports, self-closes or gets closed, and cannot rate their own work."""
+    case = drive(world, cats, State.CLOSED)  # reported by worker_a1 from the grid worker app
+    assert "rate" not in allowed_actions(world.worker_a1, case)
+    with pytest.raises(DomainError) as exc:
+        services.case_rate(case=case, actor=world.worker_a1, score=5, role="reporter")
+    assert exc.value.status == 403
+    with pytest.raises(DomainError):
+        services.case_rate_public(tracking_code=case.tracking_code, score=5)
+    case.refresh_from_db()
+    assert case.satisfaction is None
+
+
 def test_public_rating_by_tracking_code(world, cats):
-    case = drive(world, cats, State.CLOSED)
+    case = _phoned_closed(world, cats)
     row = services.case_rate_public(tracking_code=case.tracking_code.lower(), score=3)
     assert row.actor is None and row.role == "reporter"
     with pytest.raises(NotFound):
         services.case_rate_public(tracking_code="NOPE", score=3)
+
+
+def test_public_rating_refused_to_staff_and_to_others_of_a_signed_in_report(world, cats):
+    """A2: knowing the code is not enough when staff hold it or a signed-in citizen reported."""
+    anon = _phoned_closed(world, cats)
+    with pytest.raises(DomainError) as exc:
+        services.case_rate_public(tracking_code=anon.tracking_code, score=5, actor=world.operator_a)
+    assert exc.value.status == 403
+    mine = _citizen_closed(world, cats)
+    with pytest.raises(DomainError):
+        services.case_rate_public(tracking_code=mine.tracking_code, score=5)
+    services.case_rate_public(tracking_code=mine.tracking_code, score=5, actor=world.citizen)
+    mine.refresh_from_db()
+    assert mine.satisfaction == 5
+
+
+def test_hotline_callback_names_the_caller_and_is_not_a_rating(world, cats):
+    """A2: the operator records a hotline caller's 回访; it never becomes the satisfaction."""
+    case = _phoned_closed(world, cats, source="hotline")
+    assert "rate" not in allowed_actions(world.operator_a, case)
+    assert "callback" in allowed_actions(world.operator_a, case)
+    with pytest.raises(DomainError) as exc:
+        services.case_callback(case=case, actor=world.operator_a, caller="", score=4)
+    assert exc.value.field == "caller"
+    row = services.case_callback(case=case, actor=world.operator_a, caller="李女士", score=4)
+    assert row.action == "callback" and row.data == {
+        "caller": "李女士",
+        "score": 4,
+        "callback": True,
+    }
+    case.refresh_from_db()
+    assert case.satisfaction is None
+    with pytest.raises(DomainError):
+        services.case_callback(case=case, actor=world.worker_a1, caller="李女士", score=4)
 
 
 # --- extension, suspension --------------------------------------------------------------------

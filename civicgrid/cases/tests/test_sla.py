@@ -217,3 +217,26 @@ def test_suspended_case_turns_yellow_on_its_review_date(world, cats, cal2025):
         services.case_resume(case=case, actor=world.operator_a)
     case.refresh_from_db()
     assert case.state == State.IN_PROGRESS and case.sla_due_at is not None
+
+
+def test_warning_is_a_logged_system_event_that_bumps_the_version(world, cats, cal2025):
+    """The yellow light is written by the engine: pollers see the version change."""
+    from civicgrid.cases.models import CaseAction
+
+    with time_machine.travel(at(2025, 3, 4, 9, 0), tick=False):
+        case = report(world, cats)  # due 11:00, warning 10:36
+    version = case.version
+    with time_machine.travel(at(2025, 3, 4, 10, 40), tick=False):
+        assert sla_sweep()["warning"] == 1
+        assert sla_sweep()["warning"] == 0  # once per clock
+    case.refresh_from_db()
+    assert case.sla_state == SlaState.WARNING and case.version == version + 1
+    row = CaseAction.objects.filter(case=case).latest("id")
+    assert (row.action, row.role, row.actor, row.from_state, row.to_state) == (
+        "warn",
+        "system",
+        None,
+        State.REPORTED,
+        State.REPORTED,
+    )
+    assert row.created_at == at(2025, 3, 4, 10, 40)

@@ -259,17 +259,27 @@ def offered(html: str) -> set[str]:
 @pytest.mark.parametrize(
     "persona,state,expected",
     [
+        # ``attach`` for those who act on an open case; a leader only watches (A13). Nobody
+        # but a citizen reporter rates (A2); the operator records a call-back (回访).
         (
             "operator_a",
             "reported",
-            {"accept", "reject", "merge", "escalate", "supervise", "comment"},
+            {"accept", "reject", "merge", "escalate", "supervise", "comment", "attach"},
         ),
-        ("operator_a", "filed", {"dispatch", "merge", "escalate", "supervise", "comment"}),
-        ("handler_a", "assigned", {"sign", "return", "extend_request", "comment"}),
-        ("handler_a", "in_progress", {"submit", "extend_request", "suspend_request", "comment"}),
-        ("operator_a", "handled", {"verify", "rework", "supervise", "comment"}),
+        (
+            "operator_a",
+            "filed",
+            {"dispatch", "merge", "escalate", "supervise", "comment", "attach"},
+        ),
+        ("handler_a", "assigned", {"sign", "return", "extend_request", "comment", "attach"}),
+        (
+            "handler_a",
+            "in_progress",
+            {"submit", "extend_request", "suspend_request", "comment", "attach"},
+        ),
+        ("operator_a", "handled", {"verify", "rework", "supervise", "comment", "attach"}),
         ("leader_a", "handled", {"supervise", "comment"}),
-        ("operator_a", "closed", {"reopen", "rate", "comment"}),
+        ("operator_a", "closed", {"reopen", "comment", "callback"}),
     ],
 )
 def test_detail_offers_exactly_what_the_engine_allows(

@@ -248,7 +248,7 @@ def _visible_actions(user, case: Case) -> tuple[list[str], dict]:
         allowed -= {"suspend_approve", "suspend_deny"}
     else:
         allowed.discard("suspend_request")
-    return [a for a in forms.ACTION_ORDER if a in allowed], pending
+    return [a for a in forms.action_order() if a in allowed], pending
 
 
 def _initial(case: Case, action: str, pending: dict) -> dict[str, Any]:
@@ -282,24 +282,18 @@ def _action_forms(request, case: Case, actions: list[str], pending: dict, failed
         if is_failed:
             values = {**values, **failed[1]}
             errors = failed[2]
-        kind = (
-            "primary"
-            if action in forms.PRIMARY
-            else "danger"
-            if action in forms.DANGER
-            else "secondary"
-        )
+        kind = forms.style_of(action)
         out.append(
             {
                 "action": action,
                 "label": engine.action_label(action, case.flow),
-                "fields": forms.ACTION_FIELDS[action],
+                "fields": forms.fields_of(action),
                 "values": values,
                 "errors": errors,
                 "non_field": errors.get("all", ""),
                 "open": is_failed or (failed is None and i == 0 and kind == "primary"),
                 "kind": kind,
-                "multipart": any(f.kind == "files" for f in forms.ACTION_FIELDS[action]),
+                "multipart": any(f.kind in ("files", "file") for f in forms.fields_of(action)),
             }
         )
     return out, choices
@@ -369,13 +363,14 @@ def case_detail(request, pk: int):
 def case_act(request, pk: int, action: str):
     """Run one action through its service; errors come back inline under their field."""
     case = case_get_for(principal_of(request), pk)
-    if action not in forms.SERVICES:
+    if not forms.has_form(action):
         raise Http404("action")
     kwargs = forms.service_kwargs(action, request.POST, request.FILES)
     version = request.POST.get("version")
     try:
-        forms.SERVICES[action](
+        engine.case_act(
             case=case,
+            action=action,
             actor=request.user,
             expected_version=int(version) if (version or "").isdigit() else None,
             **kwargs,
@@ -386,7 +381,7 @@ def case_act(request, pk: int, action: str):
         values = forms.values_from_post(action, request.POST, request.FILES)
         if action == "dispatch":
             values["dispatch_to"] = request.POST.get("dispatch_to", "department")
-        field_names = {f.name for f in forms.ACTION_FIELDS[action]}
+        field_names = {f.name for f in forms.fields_of(action)}
         key = exc.field if exc.field in field_names else "all"
         message = forms.error_message(exc) if key != "all" else exc.message
         case = case_get_for(principal_of(request), pk)  # the failed attempt may have left it stale

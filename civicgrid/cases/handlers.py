@@ -1,15 +1,20 @@
-"""Per-action handlers of the engine: validate the inputs and describe the change.
+"""The case actions' handlers: validate the inputs and plan the change.
 
-Each ``do_<action>(step)`` runs inside the engine's transaction after the table, capacity and
-required-input checks. It fills ``step.changes`` (case columns), ``step.note``/``step.data``
-(the action-log row), ``step.after`` (rows to write once the log row exists) and
-``step.effects`` (notifications, queued on commit). It raises DomainError naming the field for
-bad input and writes nothing itself.
+Each ``plan_<action>(step)`` is registered on the case workflow (``registry.CASES``) and runs
+inside the engine's transaction after the table, capacity and required-input checks. It fills
+``step.changes`` (case columns), ``step.note``/``step.data`` (the action-log row),
+``step.after`` (rows to write once the log row exists) and ``step.effects`` (notifications,
+queued on commit). It raises DomainError naming the field for bad input and writes nothing
+itself: the engine writes.
+
+A module over 500 lines on purpose: one handler per action of the one table, with the input
+helpers they share, reads best in one place.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 from django.db.models import Q
@@ -23,13 +28,13 @@ from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import in_scope
 
 from . import sla
-from .adapters import notify
-from .engine import GRID_WORKER, OPEN, SYSTEM, Step, action_label, can_view
+from .engine import CASES, OPEN, SYSTEM, Step, action_label, can_view
 from .engine import REOPEN_WINDOW as _REOPEN_WINDOW
 from .models import (
     Attachment,
     AttachmentKind,
     Case,
+    CaseAction,
     Category,
     ExtensionRequest,
     Priority,
@@ -40,7 +45,9 @@ from .models import (
     SupervisionKind,
     SuspensionRequest,
 )
+from .registry import CITIZEN_SOURCES, STAFF_SOURCES
 
+logger = logging.getLogger(__name__)
 MAX_TEXT = 4000
 STOP_CLOCK = {"sla_due_at": None, "sla_warn_at": None, "sla_state": SlaState.NORMAL}
 
@@ -184,6 +191,23 @@ def _user(actor):
     return actor if getattr(actor, "pk", None) else None
 
 
+# --- notices ----------------------------------------------------------------------------------
+
+
+def notify(*, users, kind: str, title: str, body: str = "", case: Any = None, sms=False, phones=()):
+    """Send a notice; never raise: a notice must not undo or hide a committed action."""
+    from civicgrid.notifications.services import notify as send
+
+    users = [u for u in users if u is not None]
+    phones = [p for p in phones if p]
+    if not users and not phones:
+        return
+    try:
+        send(users=users, kind=kind, title=title, body=body, case=case, sms=sms, phones=phones)
+    except Exception:
+        logger.exception("notification %s failed", kind)
+
+
 # --- recipients -------------------------------------------------------------------------------
 
 
@@ -231,7 +255,8 @@ def _notify_reporter(step: Step, kind: str, what: str) -> None:
 # --- actions ----------------------------------------------------------------------------------
 
 
-def do_accept(step: Step) -> None:
+@CASES.handler("accept")
+def plan_accept(step: Step) -> None:
     case = step.case
     category = resolve_category(step.inputs["category"])
     priority = as_priority(step.inputs["priority"])
@@ -245,20 +270,23 @@ def do_accept(step: Step) -> None:
         step.data["previous_category"] = case.category.code
 
 
-def do_reject(step: Step) -> None:
+@CASES.handler("reject")
+def plan_reject(step: Step) -> None:
     step.note = text(step, "reason")
     step.changes.update(STOP_CLOCK)
     _notify_reporter(step, "case_rejected", _("Your report was not accepted"))
 
 
-def do_merge(step: Step) -> None:
+@CASES.handler("merge")
+def plan_merge(step: Step) -> None:
     case = step.case
     raw = step.inputs["target"]
     if isinstance(raw, Case):
         target = raw
     else:
         target = Case.objects.filter(
-            Q(tracking_code=str(raw)) | (Q(pk=int(raw)) if str(raw).isdigit() else Q(pk=None))
+            Q(tracking_code=str(raw).strip().upper())
+            | (Q(pk=int(raw)) if str(raw).isdigit() else Q(pk=None))
         ).first()
     if target is None or not can_view(step.actor, target):
         raise DomainError(
@@ -281,7 +309,8 @@ def do_merge(step: Step) -> None:
     _notify_reporter(step, "case_merged", _("Your report was merged with an existing case"))
 
 
-def do_self_close(step: Step) -> None:
+@CASES.handler("self_close")
+def plan_self_close(step: Step) -> None:
     case = step.case
     if not case.category.self_closable:
         raise DomainError(
@@ -322,7 +351,8 @@ def _worker(value: Any) -> User:
     return user
 
 
-def do_dispatch(step: Step) -> None:
+@CASES.handler("dispatch")
+def plan_dispatch(step: Step) -> None:
     case = step.case
     dept_in, worker_in = step.inputs.get("department"), step.inputs.get("worker")
     if dept_in and worker_in:
@@ -393,7 +423,8 @@ def do_dispatch(step: Step) -> None:
     step.changes.update(changes)
 
 
-def do_return(step: Step) -> None:
+@CASES.handler("return")
+def plan_return(step: Step) -> None:
     case = step.case
     step.note = text(step, "reason")
     step.data.update(
@@ -408,12 +439,14 @@ def do_return(step: Step) -> None:
     )
 
 
-def do_sign(step: Step) -> None:
+@CASES.handler("sign")
+def plan_sign(step: Step) -> None:
     step.note = text(step, "note", required=False)
     step.changes["signed_at"] = step.now
 
 
-def do_submit(step: Step) -> None:
+@CASES.handler("submit")
+def plan_submit(step: Step) -> None:
     case = step.case
     result = text(step, "result")
     collect_attachments(step, need_image=case.category.photo_required)
@@ -427,24 +460,42 @@ def do_submit(step: Step) -> None:
     )
 
 
+def submitted_by(case: Case) -> int | None:
+    """Who submitted the result now awaiting verification (the last ``submit``)."""
+    if case.state != State.HANDLED:
+        return None
+    row = (
+        CaseAction.objects.filter(case=case, action="submit")
+        .order_by("-created_at", "-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return row
+
+
 def _not_own_work(step: Step) -> None:
-    if step.role == GRID_WORKER and step.case.worker_id == getattr(step.actor, "pk", None):
+    """Verification is independent: whoever submitted the result never verifies or closes it,
+    whatever capacity they act in (a grid chief or operator dispatched the case included)."""
+    me = getattr(step.actor, "pk", None)
+    if me is not None and submitted_by(step.case) == me:
         raise DomainError(
             "own_work",
-            _("A grid worker cannot verify the result they submitted themselves."),
+            _("You submitted this result, so someone else must verify it."),
             field="actor",
             status=403,
         )
 
 
-def do_verify(step: Step) -> None:
+@CASES.handler("verify")
+def plan_verify(step: Step) -> None:
     _not_own_work(step)
     step.note = text(step, "note")
     step.changes.update(closed_at=step.now, **STOP_CLOCK)
     _notify_reporter(step, "case_closed", _("Your report was handled and closed"))
 
 
-def do_rework(step: Step) -> None:
+@CASES.handler("rework")
+def plan_rework(step: Step) -> None:
     _not_own_work(step)
     case = step.case
     step.note = text(step, "reason")
@@ -468,7 +519,8 @@ def parent_center(center: Center) -> Center | None:
     return None
 
 
-def do_escalate(step: Step) -> None:
+@CASES.handler("escalate")
+def plan_escalate(step: Step) -> None:
     case = step.case
     step.note = text(step, "reason")
     current = Center.objects.select_related("area__parent").get(pk=case.owner_id)
@@ -496,7 +548,8 @@ def do_escalate(step: Step) -> None:
     )
 
 
-def do_reopen(step: Step) -> None:
+@CASES.handler("reopen")
+def plan_reopen(step: Step) -> None:
     case = step.case
     if case.closed_at is None or step.now - case.closed_at > _REOPEN_WINDOW:
         raise DomainError(
@@ -527,7 +580,8 @@ def _pending(model, case: Case):
     return req
 
 
-def do_extend_request(step: Step) -> None:
+@CASES.handler("extend_request")
+def plan_extend_request(step: Step) -> None:
     case = step.case
     due = as_datetime(step.inputs["due"], "due")
     reason = text(step, "reason")
@@ -584,7 +638,8 @@ def _decide(step: Step, req, state: str) -> None:
     )
 
 
-def do_extend_approve(step: Step) -> None:
+@CASES.handler("extend_approve")
+def plan_extend_approve(step: Step) -> None:
     case = step.case
     req = _pending(ExtensionRequest, case)
     due = as_datetime(step.inputs["due"], "due") if step.inputs.get("due") else req.requested_due
@@ -600,13 +655,15 @@ def do_extend_approve(step: Step) -> None:
     _decide(step, req, RequestState.APPROVED)
 
 
-def do_extend_deny(step: Step) -> None:
+@CASES.handler("extend_deny")
+def plan_extend_deny(step: Step) -> None:
     req = _pending(ExtensionRequest, step.case)
     step.note = text(step, "reason")
     _decide(step, req, RequestState.DENIED)
 
 
-def do_suspend_request(step: Step) -> None:
+@CASES.handler("suspend_request")
+def plan_suspend_request(step: Step) -> None:
     case = step.case
     reason = text(step, "reason")
     review = as_date(step.inputs["review_date"], "review_date")
@@ -635,7 +692,8 @@ def do_suspend_request(step: Step) -> None:
     )
 
 
-def do_suspend_approve(step: Step) -> None:
+@CASES.handler("suspend_approve")
+def plan_suspend_approve(step: Step) -> None:
     req = _pending(SuspensionRequest, step.case)
     step.note = text(step, "note", required=False)
     step.data["review_date"] = req.review_date.isoformat()
@@ -643,13 +701,15 @@ def do_suspend_approve(step: Step) -> None:
     _decide(step, req, RequestState.APPROVED)
 
 
-def do_suspend_deny(step: Step) -> None:
+@CASES.handler("suspend_deny")
+def plan_suspend_deny(step: Step) -> None:
     req = _pending(SuspensionRequest, step.case)
     step.note = text(step, "reason")
     _decide(step, req, RequestState.DENIED)
 
 
-def do_resume(step: Step) -> None:
+@CASES.handler("resume")
+def plan_resume(step: Step) -> None:
     case = step.case
     step.note = text(step, "note", required=False)
     since = case.suspended_at or step.now
@@ -664,7 +724,8 @@ def do_resume(step: Step) -> None:
         step.data.update(remaining_hours=round(left, 2), due=due.isoformat())
 
 
-def do_supervise(step: Step) -> None:
+@CASES.handler("supervise")
+def plan_supervise(step: Step) -> None:
     case = step.case
     auto = step.role == SYSTEM
     step.note = text(step, "note")
@@ -694,22 +755,92 @@ def do_supervise(step: Step) -> None:
     _notify_later(step, recipients, "case_supervised", title, sms=auto)
 
 
-def do_comment(step: Step) -> None:
+@CASES.handler("comment")
+def plan_comment(step: Step) -> None:
     step.note = text(step, "text")
     step.touch_case = False
     step.data["internal"] = bool(step.inputs.get("internal", True))
 
 
-def do_rate(step: Step) -> None:
-    case = step.case
-    if case.satisfaction is not None:
-        raise DomainError("already_rated", _("This case has already been rated."), field="score")
+def _score(step: Step) -> int:
     try:
         score = int(step.inputs["score"])
     except (TypeError, ValueError):
         score = 0
     if not 1 <= score <= 5:
         raise DomainError("invalid", _("score must be between 1 and 5."), field="score")
+    return score
+
+
+@CASES.handler("rate")
+def plan_rate(step: Step) -> None:
+    """Only the reporter of a citizen's own report rates it (a genuine rating, 满意率)."""
+    case = step.case
+    if case.source not in CITIZEN_SOURCES:
+        raise DomainError(
+            "not_ratable",
+            _("A report filed by staff carries no citizen rating."),
+            field="score",
+            status=403,
+        )
+    if case.satisfaction is not None:
+        raise DomainError("already_rated", _("This case has already been rated."), field="score")
+    score = _score(step)
     step.note = text(step, "text", required=False, max_len=1000)
     step.changes.update(satisfaction=score, rating_text=step.note, rated_at=step.now)
     step.data["score"] = score
+
+
+@CASES.handler("callback")
+def plan_callback(step: Step) -> None:
+    """An operator records a caller's 回访, naming the caller; it is not a citizen rating."""
+    case = step.case
+    if case.reporter_id is not None or case.source in STAFF_SOURCES:
+        raise DomainError(
+            "not_callback",
+            _("Only a report without a signed-in reporter is followed up by a call-back."),
+            field="caller",
+        )
+    caller = text(step, "caller", max_len=50)
+    score = _score(step)
+    step.note = text(step, "text", required=False, max_len=1000)
+    step.data.update(caller=caller, score=score, callback=True)
+
+
+@CASES.handler("attach")
+def plan_attach(step: Step) -> None:
+    """Store a photo or clip on the case ahead of the action that will cite its id."""
+    from .attachments import attachment_prepare, attachment_save
+
+    prepared = attachment_prepare(step.inputs["file"], field="file")
+    step.data.update(kind=prepared.kind, sha256=prepared.sha256, size=len(prepared.content))
+
+    def save(row) -> None:
+        # Not linked to this log row: the upload stays free to be cited by the next action.
+        row.attachment = attachment_save(prepared, case=step.case, uploaded_by=_user(step.actor))
+
+    step.after.append(save)
+
+
+@CASES.handler("warn")
+def plan_warn(step: Step) -> None:
+    """The SLA sweep's yellow light: the running clock passed its warning point, or a
+    suspended case's review date has come (挂账复核)."""
+    case = step.case
+    step.changes["sla_state"] = SlaState.WARNING
+    if case.state == State.SUSPENDED:
+        step.note = _("Suspended case due for review on %(d)s") % {"d": case.suspended_review_date}
+        step.data["review_date"] = str(case.suspended_review_date)
+        _notify_later(
+            step, lambda: operators_of(case.owner_id), "suspension_review", _title(step, step.note)
+        )
+        return
+    due = timezone.localtime(case.sla_due_at).strftime("%Y-%m-%d %H:%M")
+    step.note = _("Deadline approaching: %(due)s") % {"due": due}
+    step.data["due"] = case.sla_due_at.isoformat()
+
+    def recipients():
+        users = doers_of(case) + operators_of(case.owner_id)
+        return list({u.pk: u for u in users}.values())
+
+    _notify_later(step, recipients, "case_warning", _title(step, step.note))
