@@ -18,6 +18,7 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from civicgrid.core.errors import NotFound
+from civicgrid.core.files import file_url
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
 from . import services
@@ -107,8 +108,8 @@ def _attachment(att: Attachment) -> dict:
         "size": att.size,
         "width": att.width,
         "height": att.height,
-        "url": att.file.url if att.file else "",
-        "thumbnail_url": att.thumbnail.url if att.thumbnail else None,
+        "url": file_url(att) if att.file else "",
+        "thumbnail_url": file_url(att, thumb=True) if att.thumbnail else None,
         "action_id": att.action_id,
         "created_at": att.created_at,
     }

@@ -13,7 +13,7 @@ import shapely
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -434,20 +434,12 @@ def case_stamp(request, pk: int):
 @not_found_as_404
 def attachment_file(request, pk: int, att: int):
     """A case's photo or clip, for users who may see the case (files are never public)."""
+    from civicgrid.cases.files import attachment_file as serve
+
     case = case_get_for(request.user, pk)
-    row = Attachment.objects.filter(case=case, pk=att).first()
-    if row is None:
+    if not Attachment.objects.filter(case=case, pk=att).exists():
         raise Http404("attachment")
-    use_thumb = request.GET.get("thumb") == "1" and row.thumbnail
-    f = row.thumbnail if use_thumb else row.file
-    try:
-        handle = f.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("attachment") from None
-    response = FileResponse(handle, content_type="image/jpeg" if use_thumb else row.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return serve(request, att)
 
 
 @login_required

@@ -2,6 +2,7 @@
  * on-the-spot self-close; the report goes to the outbox and is sent now or when the network is back. */
 (function () {
   "use strict";
+  CG.loadData();
   var T = CG.T;
   var $ = function (id) { return document.getElementById(id); };
   var form = $("report-form");
