@@ -577,7 +577,7 @@ def grid_task_complete(
     *, task: GridTask, actor: User, result: str, attachments: list | None = None
 ) -> GridTask:
     """The assigned worker completes an open task with a result (and evidence)."""
-    from .attachments import attachment_prepare, attachment_save
+    from .attachments import attachment_save, attachments_prepare
 
     if task.worker_id != actor.pk:
         raise NotFound(_("task"))
@@ -592,7 +592,7 @@ def grid_task_complete(
     result = (result or "").strip()
     if not result:
         raise DomainError("required", _("result is required."), field="result")
-    prepared = [attachment_prepare(f, field="attachments") for f in attachments or []]
+    prepared = attachments_prepare(attachments, field="attachments")
     with transaction.atomic():
         updated = GridTask.objects.filter(pk=task.pk, state=GridTaskState.OPEN).update(
             state=GridTaskState.DONE, result=result, completed_at=timezone.now()
