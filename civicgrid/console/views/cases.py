@@ -430,19 +430,6 @@ def case_stamp(request, pk: int):
 
 
 @login_required
-@require_GET
-@not_found_as_404
-def attachment_file(request, pk: int, att: int):
-    """A case's photo or clip, for users who may see the case (files are never public)."""
-    from civicgrid.cases.files import attachment_file as serve
-
-    case = case_get_for(request.user, pk)
-    if not Attachment.objects.filter(case=case, pk=att).exists():
-        raise Http404("attachment")
-    return serve(request, att)
-
-
-@login_required
 @require_POST
 @not_found_as_404
 def reveal_phone(request, pk: int):
