@@ -104,7 +104,9 @@ def test_api_and_console_and_field_links_go_through_the_checked_view(
     case, att = case_with_photo
     client.force_login(world.operator_a)
     data = client.get(f"/api/cases/{case.pk}").json()
-    urls = {a["url"] for a in data["attachments"]} | {a["thumbnail_url"] for a in data["attachments"]}
+    urls = {a["url"] for a in data["attachments"]} | {
+        a["thumbnail_url"] for a in data["attachments"]
+    }
     assert urls == {f"/files/attachments/{att.pk}", f"/files/attachments/{att.pk}?thumb=1"}
     for url in urls:
         assert client.get(url).status_code == 200
@@ -166,9 +168,9 @@ def test_export_download_is_the_owners_only(client, world):
     client.force_login(world.leader_a)
     r = client.get(url)
     assert r.status_code == 200 and body(r) == "编号,状态\n".encode()
-    assert "attachment" in r["Content-Disposition"] and "cases-2026-06.csv" in r[
-        "Content-Disposition"
-    ]
+    assert (
+        "attachment" in r["Content-Disposition"] and "cases-2026-06.csv" in r["Content-Disposition"]
+    )
     with override_settings(FILES_ACCEL_REDIRECT_PREFIX="/_protected"):
         r = client.get(url)
         assert r["X-Accel-Redirect"] == "/_protected/" + e.file.name and r.content == b""
