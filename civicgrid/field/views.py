@@ -240,8 +240,7 @@ def patrol_detail(request: HttpRequest, key: str) -> HttpResponse:
             "replay_conf": {
                 "track": f"/api/field/patrols/{p.pk}/track",
                 "checkins": [
-                    {"lat": c.place.lat, "lng": c.place.lng, "name": c.place.name}
-                    for c in checkins
+                    {"lat": c.place.lat, "lng": c.place.lng, "name": c.place.name} for c in checkins
                 ],
             },
         },

@@ -10,6 +10,7 @@ import zlib
 import mutagen
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 from PIL import Image, ImageFile
 
 from civicgrid.cases.attachments import MAX_PHOTOS, attachment_prepare
@@ -93,7 +94,7 @@ def test_m4a_location_tags_are_removed(db):
 
 
 def test_mp4_video_is_refused(db):
-    with pytest.raises(DomainError) as exc:
+    with translation.override("en"), pytest.raises(DomainError) as exc:
         attachment_prepare(SimpleUploadedFile("clip.mp4", mp4(b"vide"), "video/mp4"))
     assert exc.value.code == "invalid_file" and "video" in exc.value.message.lower()
 
