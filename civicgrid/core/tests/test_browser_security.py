@@ -181,6 +181,19 @@ def test_main_pages_run_under_the_csp_and_never_run_a_hostile_name(
     assert HOSTILE in labels  # shown as text, not parsed
     worker.close()
 
+    world.admin.is_superuser = True
+    world.admin.save(update_fields=["is_superuser"])
+    admin = Visitor(browser, base, client, world.admin, viewport={"width": 1400, "height": 900})
+    for path in (
+        "/admin/",
+        "/admin/territory/grid/",
+        f"/admin/territory/grid/{world.grid_a1.pk}/change/",
+        f"/admin/territory/area/{world.comm_a.pk}/coverage/",
+        "/api/docs",
+    ):
+        admin.visit(path)
+    admin.close()
+
     citizen = Visitor(browser, base, viewport={"width": 390, "height": 844})
     citizen.visit("/report/")
     citizen.visit(f"/track/{case.tracking_code}/")

@@ -5,8 +5,13 @@
  *
  * Pages are a signed-in user's own: the server marks each with X-CG-Principal (an opaque id of
  * the user). They are kept in one cache per principal; a page of another principal, a sign-out
- * (message "logout", sent by the page before the form goes) or a sign-in page wipes them all.
- * Pages without the header (signed out) are never stored. Lookups respect Vary. */
+ * (message "logout", or page.js deleting the caches before the form goes) or a signed-out page
+ * wipes them all. Pages without the header (signed out) are never stored.
+ *
+ * Vary: Django's pages vary on Cookie and Accept-Language. The Cache API cannot see cookies, and
+ * navigations carry headers the warm-up fetches do not, so the worker honours Vary itself: the
+ * cache is chosen by principal (Cookie) and by the page's Content-Language (Accept-Language), and
+ * entries are stored and looked up under a bare request of the URL. */
 "use strict";
 const VERSION = "{{ version }}";
 const ASSETS = {{ assets|safe }};
@@ -35,9 +40,14 @@ self.addEventListener("activate", (event) => {
   );
 });
 
+// "<principal>.<language>" of the latest signed-in page seen, which names the page cache.
 async function principal() {
   const hit = await (await caches.open(META_CACHE)).match(WHO_KEY);
   return hit ? hit.text() : "";
+}
+
+function bare(request) {
+  return new Request(typeof request === "string" ? request : request.url, { method: "GET" });
 }
 
 async function forget(keep) {
@@ -47,14 +57,17 @@ async function forget(keep) {
 }
 
 async function store(request, res) {
-  const who = res.headers.get("X-CG-Principal");
-  if (!who || !res.ok || res.redirected) return;
+  const user = res.headers.get("X-CG-Principal");
+  if (!user || !res.ok || res.redirected) return;
+  const vary = (res.headers.get("Vary") || "").toLowerCase();
+  if (vary.indexOf("*") >= 0) return;
+  const who = user + "." + (res.headers.get("Content-Language") || "").replace(/[^A-Za-z0-9-]/g, "");
   const name = PAGE_PREFIX + "-" + who;
   if ((await principal()) !== who) {
     await forget(name);
     await (await caches.open(META_CACHE)).put(WHO_KEY, new Response(who));
   }
-  await (await caches.open(name)).put(request, res);
+  await (await caches.open(name)).put(bare(request), res);
 }
 
 async function warm(pages) {
@@ -85,7 +98,8 @@ async function pageFirst(request) {
     const who = await principal();
     if (who) {
       const cache = await caches.open(PAGE_PREFIX + "-" + who);
-      const hit = (await cache.match(request)) || (await cache.match(request, { ignoreSearch: true }));
+      const key = bare(request);
+      const hit = (await cache.match(key)) || (await cache.match(key, { ignoreSearch: true }));
       if (hit) return hit;
     }
     const off = await caches.match(OFFLINE);
