@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case as Cond
 from django.db.models import (
@@ -58,6 +57,8 @@ from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
+from civicgrid.cases.models import overdue_q as case_overdue_q
+from civicgrid.core.conf import options
 
 from . import workcalendar
 from .periods import Period
@@ -664,7 +665,7 @@ DEFAULT_WEIGHTS = {
 
 def score_weights(overrides: dict | None = None) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
-    weights.update(getattr(settings, "CIVICGRID", {}).get("DEPARTMENT_SCORE_WEIGHTS", {}))
+    weights.update(options().DEPARTMENT_SCORE_WEIGHTS)
     for k, v in (overrides or {}).items():
         if k in weights and v is not None:
             weights[k] = float(v)
@@ -812,10 +813,8 @@ def _buckets(first: dt.date, last: dt.date, monthly: bool) -> list[str]:
 
 
 def overdue_q(now: dt.datetime) -> Q:
-    """Open, not suspended, past the running deadline now (the SLA clock of the engine)."""
-    return Q(state=State.REPORTED, response_due__lt=now) | Q(
-        state__in=HANDLING_STATES, final_due__lt=now
-    )
+    """Open with a running clock at or past its deadline now: ``cases.models.overdue_q``."""
+    return case_overdue_q(now)
 
 
 def overdue_cases(

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 
 import mutagen
 import pillow_heif
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 
 from .models import Attachment, AttachmentKind
@@ -64,7 +64,7 @@ UPLOAD_ERRORS = {"invalid_file", "file_too_large", "image_too_large", "too_many_
 
 
 def _limit(name: str, default: int) -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get(name, default))
+    return getattr(options(), name)
 
 
 @dataclass

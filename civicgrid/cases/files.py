@@ -10,15 +10,18 @@ from django.http import Http404
 from django.views.decorators.http import require_GET
 
 from civicgrid.core.files import public_token_read, serve_file
+from civicgrid.people.access import principal_of
 
 from .engine import can_view
 from .models import Attachment
 
 
-def attachment_visible(user, att: Attachment) -> bool:
-    """Whether ``user`` may have ``att``: the case's viewers, else its uploader (or task worker)."""
+def attachment_visible(request, att: Attachment) -> bool:
+    """Whether the request's user may have ``att``: the case's viewers, else its uploader (or the
+    task's worker)."""
+    user = request.user
     if att.case_id is not None:
-        return can_view(user, att.case)
+        return can_view(principal_of(request), att.case)
     if att.uploaded_by_id is not None and att.uploaded_by_id == user.pk:
         return True
     if att.task_id is not None:
@@ -41,7 +44,7 @@ def _send(request, att: Attachment, thumb: bool):
 def attachment_file(request, pk: int):
     """A photo or clip, for users who may see its case (out of scope: 404)."""
     att = Attachment.objects.select_related("case", "task").filter(pk=pk).first()
-    if att is None or not attachment_visible(request.user, att):
+    if att is None or not attachment_visible(request, att):
         raise Http404("attachment")
     return _send(request, att, request.GET.get("thumb") == "1")
 

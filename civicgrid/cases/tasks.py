@@ -17,24 +17,25 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import default_task_backend, task
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
+from civicgrid.core.locks import serialized
 
 from .actions import doers_of, operators_of
 from .adapters import notify
 from .engine import SYSTEM, case_act
-from .models import OPEN_STATES, Case, SlaState, State
+from .models import Case, SlaState, State
 
 logger = logging.getLogger(__name__)
 BATCH = 500
 
 
 def sweep_interval() -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get("SLA_SWEEP_SECONDS", 60))
+    return options().SLA_SWEEP_SECONDS
 
 
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
@@ -44,11 +45,8 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     failed: set[int] = set()
     while True:
         batch = list(
-            Case.objects.filter(
-                state__in=OPEN_STATES,
-                sla_state__in=[SlaState.NORMAL, SlaState.WARNING],
-                sla_due_at__lte=now,
-            )
+            Case.objects.overdue(now)
+            .filter(sla_state__in=[SlaState.NORMAL, SlaState.WARNING])
             .exclude(pk__in=failed)
             .select_related("category")
             .order_by("sla_due_at")[:BATCH]
@@ -73,12 +71,8 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 counts["skipped"] += 1
     while True:
         batch = list(
-            Case.objects.filter(
-                state__in=OPEN_STATES,
-                sla_state=SlaState.NORMAL,
-                sla_warn_at__lte=now,
-                sla_due_at__gt=now,
-            )
+            Case.objects.due_soon(now)
+            .filter(sla_state=SlaState.NORMAL)
             .exclude(pk__in=failed)
             .select_related("category", "worker")
             .order_by("sla_warn_at")[:BATCH]
@@ -150,8 +144,11 @@ def schedule_next(delay: int | None = None) -> bool:
     defer (the immediate backend in tests would otherwise recurse)."""
     if not default_task_backend.supports_defer:
         return False
-    if _pending_sweeps():
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=sweep_interval() if delay is None else delay)
-    sla_sweep_task.using(run_after=run_after).enqueue()
+    with serialized("sla_sweep_schedule"):  # two workers finishing together queue one chain
+        if _pending_sweeps():
+            return False
+        run_after = timezone.now() + dt.timedelta(
+            seconds=sweep_interval() if delay is None else delay
+        )
+        sla_sweep_task.using(run_after=run_after).enqueue()
     return True

@@ -16,36 +16,25 @@ console).
 from __future__ import annotations
 
 import os
-from typing import Any
 from urllib.parse import quote
 
-from django.conf import settings
 from django.core import signing
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.utils.http import content_disposition_header
 
+from civicgrid.core.conf import options
+
 PUBLIC_SALT = "civicgrid.files.public"
-PUBLIC_MAX_AGE = 3600  # seconds a signed photo URL stays valid
-
-
-def _conf(name: str, default: Any) -> Any:
-    return getattr(settings, "CIVICGRID", {}).get(name, default)
 
 
 def accel_prefix() -> str:
     """The nginx internal location of MEDIA_ROOT, or "" to stream from Django."""
-    value = getattr(settings, "FILES_ACCEL_REDIRECT_PREFIX", None)
-    if value is None:
-        value = os.environ.get("FILES_ACCEL_REDIRECT_PREFIX", "")
-    value = (value or "").strip()
-    if value and not value.endswith("/"):
-        value += "/"
-    return value
+    return options().FILES_ACCEL_REDIRECT_PREFIX
 
 
 def public_max_age() -> int:
-    return int(_conf("PUBLIC_FILE_URL_MAX_AGE", PUBLIC_MAX_AGE))
+    return options().PUBLIC_FILE_URL_MAX_AGE
 
 
 def serve_file(

@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -34,6 +33,7 @@ from civicgrid.cases.models import (
     SlaUnit,
     Source,
 )
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory import crs as crs_mod
 from civicgrid.territory.models import Grid
@@ -50,7 +50,7 @@ ONE_KEY_CATEGORY = ("0704", "一键呼叫求助", "07", "特殊人群")
 
 
 def _conf(name: str, default: Any) -> Any:
-    return getattr(settings, "CIVICGRID", {}).get(name, default)
+    return getattr(options(), name)
 
 
 # --- rate limits -----------------------------------------------------------------------------

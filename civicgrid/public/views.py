@@ -6,15 +6,15 @@ import uuid
 
 import segno
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory.models import Area, Grid
 
@@ -24,7 +24,7 @@ from . import selectors, services
 def client_ip(request: HttpRequest) -> str:
     """The caller's address; behind a proxy set CIVICGRID["CLIENT_IP_HEADER"] (e.g.
     ``HTTP_X_REAL_IP``) to the header the proxy sets, never to one the client controls."""
-    header = getattr(settings, "CIVICGRID", {}).get("CLIENT_IP_HEADER")
+    header = options().CLIENT_IP_HEADER
     if header and request.META.get(header):
         return request.META[header].split(",")[0].strip()
     return request.META.get("REMOTE_ADDR", "")
@@ -33,7 +33,7 @@ def client_ip(request: HttpRequest) -> str:
 def public_url(request: HttpRequest, path: str) -> str:
     """Absolute URL for printed QR codes: CIVICGRID["PUBLIC_BASE_URL"] when the signs are
     printed from an internal address, else the address of this request."""
-    base = getattr(settings, "CIVICGRID", {}).get("PUBLIC_BASE_URL")
+    base = options().PUBLIC_BASE_URL
     if base:
         return base.rstrip("/") + path
     return request.build_absolute_uri(path)
@@ -163,10 +163,7 @@ def _qr_svg(url: str, scale: int = 4) -> str:
 
 def board(request: HttpRequest, code: str) -> HttpResponse:
     """网格公示牌: the grid's public board, printable on an A4 or A3 sign."""
-    try:
-        b = selectors.board_get(code)
-    except NotFound:
-        raise Http404(_("No such grid.")) from None
+    b = selectors.board_get(code)
     board_url = public_url(request, reverse("public:board", args=[b.grid.code]))
     report_url = public_url(request, reverse("public:report") + f"?grid={b.grid.code}")
     size = request.GET.get("size", "a4").lower()
