@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
     path("files/", include("civicgrid.cases.urls")),
+    path("basedata/", include("civicgrid.basedata.urls")),
     path("admin/", admin.site.urls),
 ]
 # No /media/ pattern, not even under DEBUG: stored files leave only through the checked views of

@@ -8,8 +8,9 @@ administrators see their area subtree; other roles get 403; an area outside the 
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Path, Query, Router
 
+from civicgrid.api.params import Limit, ObjectId
 from civicgrid.core.errors import NotFound
 from civicgrid.core.files import file_url
 
@@ -152,9 +153,9 @@ def get_departments(request: HttpRequest, p: Query[ScoreParams]):
     response=list[OverdueRow],
     summary="Open cases past their deadline now",
 )
-def get_overdue(request: HttpRequest, p: Query[Params], limit: int = 50):
+def get_overdue(request: HttpRequest, p: Query[Params], limit: Limit = 50):
     _period, filters = parse(request, p)
-    return dashboard.overdue_rows(request.user, filters, limit=max(1, min(limit, 500)))
+    return dashboard.overdue_rows(request.user, filters, limit=limit)
 
 
 @router.get(
@@ -258,7 +259,7 @@ def list_exports(request: HttpRequest):
     response=ExportOut,
     summary="One of my exports",
 )
-def get_export(request: HttpRequest, export_id: int):
+def get_export(request: HttpRequest, export_id: Path[ObjectId]):
     e = Export.objects.filter(pk=export_id, user=request.user).first()
     if e is None:
         raise NotFound("export")

@@ -1,4 +1,4 @@
-"""The indicators of DOMAIN.md §6, defined once and used by the dashboard, the API and exports.
+"""The indicators of docs/domain.md §6, defined once and used by the dashboard, the API and exports.
 
 Every figure is computed in the database with conditional aggregation over a handful of
 statements: one for the cases reported, filed or closed in the period and their durations; up
@@ -114,7 +114,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
-# The dashboard's tiles, in DOMAIN/issue order.
+# The dashboard's tiles, in docs/domain.md order.
 TILES = (
     "received",
     "filed",
@@ -593,7 +593,7 @@ def values(
     now: dt.datetime | None = None,
     keys: Iterable[str] | None = None,
 ) -> dict[str, float | int | None]:
-    """The indicators of DOMAIN §6 for ``user``'s scope, ``period`` and ``filters`` (all of
+    """The indicators of docs/domain.md §6 for ``user``'s scope, ``period`` and ``filters`` (all of
     them, or at least ``keys``: the others may then be None or incomplete)."""
     return compute(user, period, filters, now=now, keys=keys)[None].values()
 

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "civicgrid.public",
     "civicgrid.analytics",
     "civicgrid.notifications",
+    "civicgrid.basedata",
     "civicgrid.api",
     "civicgrid.ops",
 ]
@@ -288,3 +289,8 @@ CIVICGRID = civicgrid_conf.from_environ(os.environ)
 # Read by the protected file views (also through options()): behind nginx, answer with
 # X-Accel-Redirect: <prefix><path under MEDIA_ROOT>; empty: Django streams the file itself.
 FILES_ACCEL_REDIRECT_PREFIX = os.environ.get("FILES_ACCEL_REDIRECT_PREFIX", "")
+
+# Personal-data keys (SM4 for ID numbers and phones, SM3-HMAC blind index) live outside the
+# database: PII_KEYS / PII_ACTIVE_KEY / PII_INDEX_KEY in the environment, or this key file
+# (generated on first use). See civicgrid/basedata/crypto.py and docs/basedata.md.
+PII_KEY_FILE = Path(os.environ.get("PII_KEY_FILE", VAR_DIR / "pii_keys.json"))

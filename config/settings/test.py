@@ -14,3 +14,9 @@ DEBUG = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory
 LANGUAGE_CODE = "zh-hans"
+# Fixed personal-data keys so tests never touch a key file (never use these anywhere else).
+PII_KEYRING = {
+    "keys": {"t1": "dGVzdC1rZXktb25lLTE2Qg==", "t2": "dGVzdC1rZXktdHdvLTE2Qg=="},
+    "active": "t1",
+    "index_key": "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMhISE=",
+}
