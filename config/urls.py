@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -15,11 +14,9 @@ urlpatterns = [
     path("field/", include("civicgrid.field.urls")),
     path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),
+    path("files/", include("civicgrid.cases.urls")),
     path("basedata/", include("civicgrid.basedata.urls")),
     path("admin/", admin.site.urls),
 ]
-
-if settings.DEBUG:
-    from django.views.static import serve
-
-    urlpatterns += [path("media/<path:path>", serve, {"document_root": settings.MEDIA_ROOT})]
+# No /media/ pattern, not even under DEBUG: stored files leave only through the checked views of
+# civicgrid/core/files.py, so runserver behaves as production does.

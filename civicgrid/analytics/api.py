@@ -8,11 +8,11 @@ administrators see their area subtree; other roles get 403; an area outside the 
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.urls import reverse
 from ninja import Path, Query, Router
 
 from civicgrid.api.params import Limit, ObjectId
 from civicgrid.core.errors import NotFound
+from civicgrid.core.files import file_url
 
 from . import dashboard, early_warning, indicators
 from .assessment import SORT_KEYS, month_of, worker_assessment
@@ -225,9 +225,7 @@ def export_out(e: Export) -> dict:
         "error": e.error,
         "created_at": e.created_at,
         "finished_at": e.finished_at,
-        "download_url": (
-            reverse("analytics:export_download", args=[e.pk]) if e.state == "done" else None
-        ),
+        "download_url": (file_url(e) if e.state == "done" else None),
     }
 
 

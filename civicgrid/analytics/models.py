@@ -6,6 +6,8 @@ The indicators themselves are not stored: they are computed from ``cases`` on ev
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -31,7 +33,11 @@ class ExportState(models.TextChoices):
 
 
 def export_path(instance, filename: str) -> str:
-    return f"exports/{instance.user_id}/{instance.pk}/{filename}"
+    """A random name: the file leaves only through the owner's download view, and its stored
+    name tells nothing (user, id or period) that would let anyone guess another's."""
+    dot = filename.rfind(".")
+    suffix = filename[dot:].lower()[:6] if dot >= 0 else ""
+    return f"exports/{secrets.token_urlsafe(24)}{suffix}"
 
 
 class Export(models.Model):

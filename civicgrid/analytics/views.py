@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.cases.models import Category, Source
 from civicgrid.core.errors import DomainError, Forbidden
+from civicgrid.core.files import serve_file
 from civicgrid.people.models import Department
 
 from .assessment import FIELD_KEYS, SORT_KEYS, month_of, worker_assessment
@@ -172,6 +173,12 @@ def export_new(request):
     return render(request, "analytics/_export_queued.html", {"e": export})
 
 
+EXPORT_TYPES = {
+    ExportFormat.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ExportFormat.CSV: "text/csv; charset=utf-8",
+}
+
+
 def _own_export(request, pk: int) -> Export:
     export = Export.objects.filter(pk=pk, user=request.user).first()
     if export is None:  # someone else's export does not exist for this user
@@ -191,7 +198,14 @@ def export_download(request, pk: int):
     export = _own_export(request, pk)
     if export.state != ExportState.DONE or not export.file:
         raise Http404("export")
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.filename)
+    return serve_file(
+        request,
+        export.file,
+        content_type=EXPORT_TYPES.get(export.fmt, "application/octet-stream"),
+        filename=export.filename or None,
+        as_attachment=True,
+        cache_seconds=0,
+    )
 
 
 @login_required

@@ -18,6 +18,7 @@ from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
 from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.files import file_url
 from civicgrid.core.workflow import Action, Workflow
 from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
@@ -99,8 +100,8 @@ def _attachment(att: Attachment) -> dict:
         "size": att.size,
         "width": att.width,
         "height": att.height,
-        "url": att.file.url if att.file else "",
-        "thumbnail_url": att.thumbnail.url if att.thumbnail else None,
+        "url": file_url(att) if att.file else "",
+        "thumbnail_url": file_url(att, thumb=True) if att.thumbnail else None,
         "action_id": att.action_id,
         "created_at": att.created_at,
     }

@@ -80,10 +80,10 @@ GRID_TASKS.add(
 
 @GRID_TASKS.handler("complete")
 def plan_complete(step: Step) -> None:
-    from .attachments import attachment_prepare, attachment_save
+    from .attachments import attachment_save, attachments_prepare
 
     result = (step.inputs.get("result") or "").strip()
-    prepared = [attachment_prepare(f, field="attachments") for f in step.inputs["attachments"]]
+    prepared = attachments_prepare(step.inputs["attachments"], field="attachments")
     step.note = result
     step.changes.update(result=result, completed_at=step.now)
     step.data["attachments"] = len(prepared)

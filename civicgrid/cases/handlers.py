@@ -134,7 +134,7 @@ def as_priority(value: Any) -> int:
 
 def collect_attachments(step: Step, *, need_image: bool, name: str = "attachments"):
     """Split the ``attachments`` input into existing rows and prepared uploads, validated."""
-    from .attachments import attachment_prepare
+    from .attachments import attachment_prepare, photo_count_check
 
     items = step.inputs.get(name) or []
     if not isinstance(items, list | tuple):
@@ -165,6 +165,11 @@ def collect_attachments(step: Step, *, need_image: bool, name: str = "attachment
             existing.append(att)
         else:
             prepared.append(attachment_prepare(item, field=name))
+        photo_count_check(
+            sum(1 for a in existing if a.kind == AttachmentKind.IMAGE)
+            + sum(1 for p in prepared if p.kind == AttachmentKind.IMAGE),
+            name,
+        )
     kinds = [a.kind for a in existing] + [p.kind for p in prepared]
     if need_image and AttachmentKind.IMAGE not in kinds:
         raise DomainError(

@@ -16,7 +16,6 @@ urlpatterns = [
     path("cases/<int:pk>/", cases.case_detail, name="case_detail"),
     path("cases/<int:pk>/act/<str:action>/", cases.case_act, name="case_act"),
     path("cases/<int:pk>/stamp/", cases.case_stamp, name="case_stamp"),
-    path("cases/<int:pk>/files/<int:att>/", cases.attachment_file, name="attachment"),
     path("cases/<int:pk>/reveal-phone/", cases.reveal_phone, name="reveal_phone"),
     # Hotline intake
     path("intake/", intake.intake, name="intake"),

@@ -129,6 +129,19 @@ class Options:
     )
     MAX_IMAGE_BYTES: int = _opt(15 * 1024 * 1024, _positive, "Largest accepted photo upload.")
     MAX_AUDIO_BYTES: int = _opt(10 * 1024 * 1024, _positive, "Largest accepted audio upload.")
+    MAX_PIXELS: int = _opt(
+        40_000_000,
+        _positive,
+        "Largest accepted photo in pixels (width × height), checked from the header before decoding.",
+    )
+    MAX_PHOTOS: int = _opt(
+        9, _positive, "Most photos accepted with one action (a report, a result)."
+    )
+    PUBLIC_FILE_URL_MAX_AGE: int = _opt(
+        3600,
+        _positive,
+        "Seconds a signed photo URL of the tracking page stays valid (the page mints new ones).",
+    )
     LOCATE_MAX_AGE: float = _opt(
         5.0,
         _float,

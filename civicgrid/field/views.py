@@ -217,6 +217,7 @@ def patrol_detail(request: HttpRequest, key: str) -> HttpResponse:
         }
         for code, (secs, metres) in sorted((p.grid_stats or {}).items(), key=lambda kv: -kv[1][0])
     ]
+    checkins = list(p.checkins.select_related("place").order_by("checked_at"))
     return render(
         request,
         "field/replay.html",
@@ -226,7 +227,14 @@ def patrol_detail(request: HttpRequest, key: str) -> HttpResponse:
             "rows": rows,
             "grids_geojson": _grid_shapes(grids),
             "map": _map_settings(),
-            "checkins": list(p.checkins.select_related("place").order_by("checked_at")),
+            "checkins": checkins,
+            # Names reach the page as JSON (json_script) and the map as text nodes.
+            "replay_conf": {
+                "track": f"/api/field/patrols/{p.pk}/track",
+                "checkins": [
+                    {"lat": c.place.lat, "lng": c.place.lng, "name": c.place.name} for c in checkins
+                ],
+            },
         },
     )
 

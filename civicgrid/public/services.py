@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.cases import services as case_services
+from civicgrid.cases.attachments import UPLOAD_ERRORS
 from civicgrid.cases.models import (
     OPEN_STATES,
     Case,
@@ -203,20 +204,26 @@ def citizen_report(
         lat, lng = grid_point(grid)
         crs = crs_mod.WGS84
     rate_check(ip=ip, phone=phone)
-    case = case_services.case_report(
-        actor=actor if signed_in else None,
-        category=category,
-        description=description,
-        lat=lat,
-        lng=lng,
-        crs=crs,
-        source=Source.CITIZEN,
-        address=address,
-        reporter_name=name,
-        reporter_phone=phone,
-        client_id=client_id,
-        attachments=attachments or [],
-    )
+    try:
+        case = case_services.case_report(
+            actor=actor if signed_in else None,
+            category=category,
+            description=description,
+            lat=lat,
+            lng=lng,
+            crs=crs,
+            source=Source.CITIZEN,
+            address=address,
+            reporter_name=name,
+            reporter_phone=phone,
+            client_id=client_id,
+            attachments=attachments or [],
+        )
+    except DomainError as exc:
+        # A refused file costs as much as a report: probing the decoder is not free.
+        if exc.code in UPLOAD_ERRORS:
+            rate_count(ip=ip, phone=phone)
+        raise
     rate_count(ip=ip, phone=phone)
     return case, True
 

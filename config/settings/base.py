@@ -69,6 +69,7 @@ MIDDLEWARE = [
     # First: the request id and the request metrics see every response.
     "civicgrid.ops.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -80,6 +81,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "civicgrid.field.middleware.FieldPrincipalMiddleware",
     # NotFound → the 404 page, Forbidden → the 403 page, for every HTML view.
     "civicgrid.core.errors.DomainErrorMiddleware",
     # AxesMiddleware must be last: it turns a lockout into a clear response.
@@ -220,6 +222,40 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # Map: with no tile server configured the base layer is the area and grid boundaries themselves.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
+
+
+def _origin(url_template: str) -> str:
+    """The CSP source of a tile URL template: https://{s}.tiles.example/{z}/... → https://*.tiles.example."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url_template.replace("{s}", "x-s-x"))
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.replace('x-s-x', '*')}"
+
+
+# Content-Security-Policy (django-csp; docs/security.md "Browser and files"). No inline script,
+# no eval, no plugins, no framing by others; styles allow 'unsafe-inline' because Leaflet and
+# ECharts write style attributes into the markup they build and the templates use style="".
+# Data shown in maps and charts is set as text (never HTML), so styles cannot carry script.
+_TILE_SOURCES = [o for o in (_origin(MAP_TILE_URL),) if o]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_TILE_SOURCES],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'self'"],
+    }
+}
 
 # LOG_FORMAT=json (make prod, the systemd units): one JSON object per line with the request id,
 # which task workers carry over from the request that enqueued the task (civicgrid.ops).

@@ -22,6 +22,18 @@ CHROMIUM_ARGS = [
 ]
 
 
+def wait_for(page, fn: str, arg=None, timeout: float = 15.0) -> None:
+    """Poll ``fn(arg)`` with page.evaluate: wait_for_function builds its predicate with eval() in
+    the page, which the Content-Security-Policy forbids."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(fn, arg):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {fn}")
+        page.wait_for_timeout(100)
+
+
 def _bar_pixel(page, index: int) -> tuple[float, float]:
     """Viewport pixel of the middle of ranking bar ``index`` (via the chart's own mapping)."""
     return tuple(
@@ -86,10 +98,10 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
                 ),
             )
             page.goto(live_server.url + "/analytics/")
-            page.wait_for_function("document.querySelectorAll('#tiles .kpi').length === 9")
+            wait_for(page, "document.querySelectorAll('#tiles .kpi').length === 9")
             for chart in ("trend", "ranking", "categories", "map"):
                 page.wait_for_selector(f"#{chart} canvas")
-            page.wait_for_function("window.civicgridDashboard.state.map !== null")
+            wait_for(page, "window.civicgridDashboard.state.map !== null")
             received = page.locator('#tiles .kpi[data-key="received"] .kpi-value').inner_text()
             assert received.replace(",", "") == str(expected["received"])
             crumbs = page.locator("#crumbs").inner_text()
@@ -102,7 +114,8 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
             first = page.evaluate("window.civicgridDashboard.state.data.ranking[0]")
             x, y = _bar_pixel(page, 0)
             page.mouse.click(x, y)
-            page.wait_for_function(
+            wait_for(
+                page,
                 "(code) => window.civicgridDashboard.state.data.area.code === code",
                 arg=first["code"],
             )
@@ -112,7 +125,8 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
             sub_received = page.locator('#tiles .kpi[data-key="received"] .kpi-value').inner_text()
             assert sub_received.replace(",", "") == str(first["received"])
             # Every grid on the map now lies in the district (the map layer loads after the figures).
-            page.wait_for_function(
+            wait_for(
+                page,
                 """(p) => {
                     const m = window.civicgridDashboard.state.map;
                     return m && m.features.length > 0
@@ -127,14 +141,15 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
 
             # And back up through the breadcrumb.
             page.locator("#crumbs a").first.click()
-            page.wait_for_function(
+            wait_for(
+                page,
                 "(code) => window.civicgridDashboard.state.data.area.code !== code",
                 arg=first["code"],
             )
 
             # Big-screen mode: dark theme, the top bar gives way.
             page.locator("#bigscreen-toggle").click()
-            page.wait_for_function("document.body.classList.contains('bigscreen')")
+            wait_for(page, "document.body.classList.contains('bigscreen')")
             assert not page.locator("header.topbar").is_visible()
             if shots:
                 page.set_viewport_size({"width": 1920, "height": 1080})

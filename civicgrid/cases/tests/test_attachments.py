@@ -86,14 +86,36 @@ def test_size_limit(db):
         (b"\xff\xfb\x90\x64\x00\x00\x00\x00", "audio/mpeg"),
         (b"#!AMR\n\x00\x00", "audio/amr"),
         (b"RIFF\x24\x00\x00\x00WAVEfmt ", "audio/wav"),
-        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", "audio/webm"),
         (b"OggS\x00\x02\x00\x00\x00\x00", "audio/ogg"),
     ],
 )
-def test_audio_accepted_by_magic_bytes(db, head, ctype):
+def test_audio_formats_by_magic_bytes(head, ctype):
     assert audio_type(head)[0] == ctype
-    p = attachment_prepare(SimpleUploadedFile("clip.bin", head + b"\x00" * 100))
-    assert p.kind == "audio" and p.content_type == ctype
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",  # a photo, never "audio"
+        b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf",
+        b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81",  # WebM: tags cannot be removed
+    ],
+)
+def test_not_audio_by_magic_bytes(head):
+    assert audio_type(head) is None
+
+
+def test_amr_is_stored_as_sent(db):
+    p = attachment_prepare(SimpleUploadedFile("clip.amr", b"#!AMR\n" + b"\x3c" * 100))
+    assert p.kind == "audio" and p.content_type == "audio/amr"
+    assert p.content == b"#!AMR\n" + b"\x3c" * 100
+
+
+def test_garbage_behind_an_audio_magic_is_refused(db):
+    for head in (b"\x00\x00\x00\x20ftypM4A \x00\x00", b"OggS\x00\x02", b"RIFF\x24\x00\x00\x00WAVE"):
+        with pytest.raises(DomainError) as exc:
+            attachment_prepare(SimpleUploadedFile("clip.bin", head + b"\x00" * 100))
+        assert exc.value.code == "invalid_file"
 
 
 def test_attachment_stored_with_thumbnail_and_linked_to_action(world, cats):

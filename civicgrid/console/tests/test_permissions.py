@@ -39,8 +39,7 @@ MATRIX = {
     "case_missing": (lambda w, c: reverse("console:case_detail", args=[999999]), set()),
     "case_photo": (
         lambda w, c: reverse(
-            "console:attachment",
-            args=[c.handled.pk, Attachment.objects.filter(case=c.handled).first().pk],
+            "files:attachment", args=[Attachment.objects.filter(case=c.handled).first().pk]
         ),
         DISTRICT_A_VIEWERS | {"handler_a", "worker_a1"},
     ),

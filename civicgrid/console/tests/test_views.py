@@ -356,7 +356,7 @@ def test_submit_with_a_photo_then_rework_and_verify(client, world, cases):
     client.force_login(world.operator_a)
     html = body(client.get(reverse("console:case_detail", args=[case.pk])))
     att = case.attachments.first()
-    assert reverse("console:attachment", args=[case.pk, att.pk]) in html
+    assert reverse("files:attachment", args=[att.pk]) in html
     client.post(reverse("console:case_act", args=[case.pk, "rework"]), {"reason": "未清理干净"})
     case.refresh_from_db()
     assert case.state == State.IN_PROGRESS and case.rework_count == 1

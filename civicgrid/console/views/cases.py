@@ -12,7 +12,7 @@ from typing import Any
 import shapely
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -421,26 +421,6 @@ def case_stamp(request, pk: int):
     if seen.isdigit() and int(seen) == case.version:
         return HttpResponse(status=204)
     return render(request, "console/cases/_changed.html", {"case": case})
-
-
-@login_required
-@require_GET
-def attachment_file(request, pk: int, att: int):
-    """A case's photo or clip, for users who may see the case (files are never public)."""
-    case = case_get_for(principal_of(request), pk)
-    row = Attachment.objects.filter(case=case, pk=att).first()
-    if row is None:
-        raise Http404("attachment")
-    use_thumb = request.GET.get("thumb") == "1" and row.thumbnail
-    f = row.thumbnail if use_thumb else row.file
-    try:
-        handle = f.open("rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("attachment") from None
-    response = FileResponse(handle, content_type="image/jpeg" if use_thumb else row.content_type)
-    response["Cache-Control"] = "private, max-age=86400"
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 @login_required

@@ -185,7 +185,11 @@ def test_the_app_opens_offline_from_the_service_worker_cache(
         page.goto(live_server.url + "/field/")
         wait_until(page, "navigator.serviceWorker.ready.then(r => !!r.active)")
         # The service worker keeps the app's pages once they have been warmed.
-        wait_until(page, "caches.open('cg-pages').then(c => c.keys()).then(k => k.length >= 7)")
+        wait_until(
+            page,
+            "caches.keys().then(ks => ks.find(k => k.indexOf('cg-pages-') === 0))"
+            ".then(n => n ? caches.open(n).then(c => c.keys()).then(k => k.length >= 7) : false)",
+        )
         context.set_offline(True)
         page.goto(live_server.url + "/field/report/")
         assert page.locator("#report-form").count() == 1

@@ -1,14 +1,26 @@
 /* civicgrid field app service worker, version {{ version }}.
  * Static assets: cache first (their URLs change with their content). Pages of /field/: network
- * first, the cached copy when offline, else the offline page. The API is never cached: writes
- * wait in the page's outbox (IndexedDB) instead. */
+ * first, the cached copy when offline, else the offline page. The API and files are never
+ * cached: writes wait in the page's outbox (IndexedDB) instead.
+ *
+ * Pages are a signed-in user's own: the server marks each with X-CG-Principal (an opaque id of
+ * the user). They are kept in one cache per principal; a page of another principal, a sign-out
+ * (message "logout", or page.js deleting the caches before the form goes) or a signed-out page
+ * wipes them all. Pages without the header (signed out) are never stored.
+ *
+ * Vary: Django's pages vary on Cookie and Accept-Language. The Cache API cannot see cookies, and
+ * navigations carry headers the warm-up fetches do not, so the worker honours Vary itself: the
+ * cache is chosen by principal (Cookie) and by the page's Content-Language (Accept-Language), and
+ * entries are stored and looked up under a bare request of the URL. */
 "use strict";
 const VERSION = "{{ version }}";
 const ASSETS = {{ assets|safe }};
 const PAGES = {{ pages|safe }};
 const OFFLINE = "{{ offline }}";
 const STATIC_CACHE = "cg-static-" + VERSION;
-const PAGE_CACHE = "cg-pages";
+const PAGE_PREFIX = "cg-pages";
+const META_CACHE = "cg-meta";
+const WHO_KEY = "/__cg/principal";
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -21,36 +33,75 @@ self.addEventListener("install", (event) => {
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches.keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("cg-static-") && k !== STATIC_CACHE).map((k) => caches.delete(k))))
+      .then((keys) => Promise.all(keys.filter((k) =>
+        (k.startsWith("cg-static-") && k !== STATIC_CACHE) || k === PAGE_PREFIX  // older, shared page cache
+      ).map((k) => caches.delete(k))))
       .then(() => self.clients.claim())
   );
 });
 
+// "<principal>.<language>" of the latest signed-in page seen, which names the page cache.
+async function principal() {
+  const hit = await (await caches.open(META_CACHE)).match(WHO_KEY);
+  return hit ? hit.text() : "";
+}
+
+function bare(request) {
+  return new Request(typeof request === "string" ? request : request.url, { method: "GET" });
+}
+
+async function forget(keep) {
+  const keys = await caches.keys();
+  await Promise.all(keys.filter((k) => k.startsWith(PAGE_PREFIX) && k !== keep).map((k) => caches.delete(k)));
+  if (!keep) await caches.delete(META_CACHE);
+}
+
+async function store(request, res) {
+  const user = res.headers.get("X-CG-Principal");
+  if (!user || !res.ok || res.redirected) return;
+  const vary = (res.headers.get("Vary") || "").toLowerCase();
+  if (vary.indexOf("*") >= 0) return;
+  const who = user + "." + (res.headers.get("Content-Language") || "").replace(/[^A-Za-z0-9-]/g, "");
+  const name = PAGE_PREFIX + "-" + who;
+  if ((await principal()) !== who) {
+    await forget(name);
+    await (await caches.open(META_CACHE)).put(WHO_KEY, new Response(who));
+  }
+  await (await caches.open(name)).put(bare(request), res);
+}
+
 async function warm(pages) {
-  const cache = await caches.open(PAGE_CACHE);
   for (const url of pages) {
     try {
       const res = await fetch(url, { credentials: "same-origin", redirect: "follow" });
       // A redirect means the session is gone (login page): never cache that as the app.
-      if (res.ok && !res.redirected) await cache.put(url, res);
+      await store(url, res);
     } catch (e) { /* offline: keep what we have */ }
   }
 }
 
 self.addEventListener("message", (event) => {
-  if (event.data && event.data.type === "warm") event.waitUntil(warm(event.data.pages || PAGES));
+  const data = event.data || {};
+  if (data.type === "warm") event.waitUntil(warm(data.pages || PAGES));
+  if (data.type === "logout") {
+    event.waitUntil(forget("").then(() => { if (event.ports[0]) event.ports[0].postMessage("done"); }));
+  }
 });
 
 async function pageFirst(request) {
-  const cache = await caches.open(PAGE_CACHE);
   try {
     const res = await fetch(request);
-    if (res.ok && !res.redirected) cache.put(request, res.clone());
+    if (res.headers.get("X-CG-Principal")) await store(request, res.clone());
+    else if (res.ok && !res.redirected) await forget("");  // a signed-out page (sign-in): wipe
     return res;
   } catch (e) {
-    // Django varies pages on Cookie and Accept-Language, headers a stored request may not carry.
-    const hit = (await cache.match(request, { ignoreVary: true })) || (await cache.match(request, { ignoreSearch: true, ignoreVary: true }));
-    if (hit) return hit;
+    const who = await principal();
+    if (who) {
+      const cache = await caches.open(PAGE_PREFIX + "-" + who);
+      const key = bare(request);
+      const hit = (await cache.match(key)) || (await cache.match(key, { ignoreSearch: true }));
+      if (hit) return hit;
+    }
     const off = await caches.match(OFFLINE);
     return off || new Response("offline", { status: 503, headers: { "Content-Type": "text/plain" } });
   }
@@ -72,7 +123,7 @@ self.addEventListener("fetch", (event) => {
   if (req.method !== "GET") return;
   const url = new URL(req.url);
   if (url.origin !== self.location.origin) return;
-  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/media/")) return;
+  if (url.pathname.startsWith("/api/") || url.pathname.startsWith("/files/")) return;
   if (req.mode === "navigate" && url.pathname.startsWith("{{ scope }}")) {
     event.respondWith(pageFirst(req));
   } else if (url.pathname.startsWith("{{ static_url }}")) {

@@ -45,8 +45,17 @@
     });
   }
 
+  // Names come from data (areas, grids, categories): Leaflet would read a string as HTML, so
+  // tooltips and popups get DOM nodes whose text is set with textContent.
+  function textEl(s, tag, cls) {
+    var e = document.createElement(tag || "span");
+    if (cls) e.className = cls;
+    e.textContent = s === null || s === undefined ? "" : String(s);
+    return e;
+  }
+
   function label(layer, text) {
-    if (text) layer.bindTooltip(text, { sticky: true, direction: "top", className: "grid-tip" });
+    if (text) layer.bindTooltip(textEl(text), { sticky: true, direction: "top", className: "grid-tip" });
   }
 
   /* --- a case, or a grid: the polygon with its neighbours ---------------------------------- */
@@ -108,7 +117,7 @@
             onEachFeature: function (f, layer) {
               // Names on the map itself where they fit; a hover tip where they would clutter.
               if (!showGrids || z >= 16) {
-                layer.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: showGrids ? "grid-label" : "area-label" });
+                layer.bindTooltip(textEl(f.properties.name), { permanent: true, direction: "center", className: showGrids ? "grid-label" : "area-label" });
               } else {
                 label(layer, f.properties.name + " " + f.properties.code);
               }
@@ -228,8 +237,7 @@
               radius: 7, weight: 2, color: "#fff", fillColor: COLORS[it[3]] || COLORS.normal, fillOpacity: 0.95, light: it[3]
             });
             var link = endpoints.detail.replace(/0\/$/, it[0] + "/");
-            m.bindPopup('<div class="map-pop"><a href="' + link + '"><strong>' + it[5] + "</strong></a><br>" +
-              escapeHtml(it[6] || "") + '<br><a class="btn btn-sm" href="' + link + '">' + (C.i18n.open || "Open") + "</a></div>");
+            m.bindPopup(function () { return casePopup(link, it[5], it[6]); });
             return m;
           });
           clusters.addLayers(markers);
@@ -257,10 +265,19 @@
     load();
   }
 
-  function escapeHtml(s) {
-    return String(s).replace(/[&<>"']/g, function (c) {
-      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
-    });
+  function casePopup(link, title, text) {
+    var box = textEl("", "div", "map-pop");
+    var a = document.createElement("a");
+    a.href = link;
+    a.appendChild(textEl(title, "strong"));
+    box.appendChild(a);
+    box.appendChild(document.createElement("br"));
+    box.appendChild(textEl(text || ""));
+    box.appendChild(document.createElement("br"));
+    var open = textEl(C.i18n.open || "Open", "a", "btn btn-sm");
+    open.href = link;
+    box.appendChild(open);
+    return box;
   }
 
   document.querySelectorAll("[data-map]").forEach(function (el) {

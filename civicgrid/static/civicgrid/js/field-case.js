@@ -1,6 +1,7 @@
 /* Case and grid-task actions (sign, submit, self-close, verify, rework, complete) via the outbox. */
 (function () {
   "use strict";
+  CG.loadData();
   var T = CG.T;
   CG.initPickers(document);
 

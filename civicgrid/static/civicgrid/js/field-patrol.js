@@ -1,6 +1,7 @@
 /* Patrol: start/stop, positions from watchPosition kept on the phone and sent in batches. */
 (function () {
   "use strict";
+  CG.loadData();
   var T = CG.T;
   var $ = function (id) { return document.getElementById(id); };
   var grids = JSON.parse($("grids-geojson").textContent || "null");

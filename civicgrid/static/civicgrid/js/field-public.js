@@ -1,13 +1,20 @@
 /* Citizen report form: map click or geolocation for the position, photo previews, checks. */
 (function () {
   "use strict";
-  var T = window.CG_I18N || {};
+  var T = JSON.parse((document.getElementById("report-i18n") || {}).textContent || "{}");
   var form = document.getElementById("report-form");
   if (!form) return;
   var $ = function (id) { return document.getElementById(id); };
   var settings = JSON.parse($("map-settings").textContent || "{}");
   var gridShape = JSON.parse($("grid-geojson").textContent || "null");
   var home = JSON.parse(($("home-bounds") || {}).textContent || "null");
+
+  // Area names are data: Leaflet gets a text node, never an HTML string.
+  function textEl(s) {
+    var e = document.createElement("span");
+    e.textContent = s == null ? "" : String(s);
+    return e;
+  }
 
   function toast(msg) {
     var t = $("toast");
@@ -51,7 +58,7 @@
       interactive: false,
       style: { color: "#6b8fc7", weight: 1.2, fillColor: "#ffffff", fillOpacity: 0.55 },
       onEachFeature: function (f, l) {
-        l.bindTooltip(f.properties.name, { permanent: true, direction: "center", className: "area-label" });
+        l.bindTooltip(textEl(f.properties.name), { permanent: true, direction: "center", className: "area-label" });
       }
     }).addTo(map).bringToBack();
   }).catch(function () {});

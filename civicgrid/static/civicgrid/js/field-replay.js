@@ -10,7 +10,7 @@
   CG.drawGrids(map, grids);
   map.setView([39.9, 116.4], 13);
   conf.checkins.forEach(function (c) {
-    L.marker([c.lat, c.lng], { icon: L.divIcon({ className: "cg-pin place", iconSize: [16, 16] }) }).bindTooltip(c.name).addTo(map);
+    L.marker([c.lat, c.lng], { icon: L.divIcon({ className: "cg-pin place", iconSize: [16, 16] }) }).bindTooltip(CG.text(c.name)).addTo(map);
   });
   var pts = [], dot = null, playing = null;
   function pad(n) { return (n < 10 ? "0" : "") + n; }

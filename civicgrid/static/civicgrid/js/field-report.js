@@ -2,6 +2,7 @@
  * on-the-spot self-close; the report goes to the outbox and is sent now or when the network is back. */
 (function () {
   "use strict";
+  CG.loadData();
   var T = CG.T;
   var $ = function (id) { return document.getElementById(id); };
   var form = $("report-form");
@@ -87,16 +88,20 @@
     del.classList.toggle("hidden", !blob);
     if (blob) preview.src = URL.createObjectURL(blob);
   }
-  if (window.MediaRecorder && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
+  // The server keeps only audio whose metadata it can remove (m4a, ogg, mp3, wav, amr), so
+  // record in one of those; a browser that can record only WebM offers the file picker instead.
+  var recType = window.MediaRecorder && MediaRecorder.isTypeSupported ? ["audio/mp4", "audio/ogg;codecs=opus", "audio/ogg"]
+    .filter(function (t) { return MediaRecorder.isTypeSupported(t); })[0] : null;
+  if (recType && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
     recBtn.addEventListener("click", function () {
       if (rec && rec.state === "recording") { rec.stop(); return; }
       navigator.mediaDevices.getUserMedia({ audio: true }).then(function (stream) {
         chunks = [];
-        rec = new MediaRecorder(stream);
+        rec = new MediaRecorder(stream, { mimeType: recType });
         rec.ondataavailable = function (e) { if (e.data.size) chunks.push(e.data); };
         rec.onstop = function () {
           stream.getTracks().forEach(function (t) { t.stop(); });
-          setAudio(new Blob(chunks, { type: rec.mimeType || "audio/webm" }));
+          setAudio(new Blob(chunks, { type: rec.mimeType || recType }));
           recBtn.querySelector("span").textContent = T.record;
           recBtn.classList.remove("danger");
         };

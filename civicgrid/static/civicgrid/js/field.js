@@ -11,7 +11,20 @@
 (function () {
   "use strict";
   var CG = (window.CG = window.CG || {});
-  var T = CG.T || {};
+  // Pages hand their strings and URLs over as JSON blocks (<script type="application/json"
+  // data-cg="T|urls">), not inline script, which the CSP forbids. Page scripts call it again
+  // for the blocks that come after this file.
+  CG.loadData = function () {
+    document.querySelectorAll('script[type="application/json"][data-cg]:not([data-loaded])').forEach(function (el) {
+      var key = el.getAttribute("data-cg");
+      CG[key] = Object.assign(CG[key] || {}, JSON.parse(el.textContent || "{}"));
+      el.setAttribute("data-loaded", "");
+    });
+  };
+  CG.T = CG.T || {};
+  CG.urls = CG.urls || {};
+  CG.loadData();
+  var T = CG.T;
   var DB_NAME = "civicgrid-field";
   var BATCH = 100;
 
@@ -37,6 +50,12 @@
     return String(s == null ? "" : s).replace(/[&<>"']/g, function (c) {
       return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
     });
+  };
+  // Data shown in Leaflet tooltips is handed over as a text node, never as an HTML string.
+  CG.text = function (s) {
+    var e = document.createElement("span");
+    e.textContent = s == null ? "" : String(s);
+    return e;
   };
   CG.fmtTime = function (ms) {
     var d = new Date(ms), p = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -156,7 +175,7 @@
     L.geoJSON(others, { interactive: false, style: { color: "#8aa4c8", weight: 1, dashArray: "4 3", fillColor: "#dfe7f2", fillOpacity: 0.35 } }).addTo(map);
     var layer = L.geoJSON(mine, { interactive: false, style: { color: "#1668dc", weight: 2.5, fillColor: "#ffffff", fillOpacity: 0.85 } }).addTo(map);
     layer.eachLayer(function (l) {
-      l.bindTooltip(l.feature.properties.name, { permanent: true, direction: "center", className: "grid-label" });
+      l.bindTooltip(CG.text(l.feature.properties.name), { permanent: true, direction: "center", className: "grid-label" });
     });
     return layer;
   };
