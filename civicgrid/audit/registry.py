@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from .services import jsonable
@@ -83,6 +84,11 @@ def image(obj: models.Model, spec: Spec) -> dict:
         if f.name in spec.ignore:
             continue
         value = getattr(obj, f.attname)
+        if isinstance(f, models.DecimalField | models.DateField | models.IntegerField):
+            try:  # an unsaved instance may still hold the int or str it was given
+                value = f.to_python(value)
+            except ValidationError:
+                pass
         if f.name in spec.secret:
             value = secret_marker(value)
         elif f.name in spec.masked:

@@ -59,7 +59,10 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
-    if isinstance(value, decimal.Decimal | uuid.UUID):
+    if isinstance(value, decimal.Decimal):
+        # 5, 5.0 and 5.00 are one value: the database's scale must not look like a change.
+        return format(value.normalize(), "f") if value.is_finite() else str(value)
+    if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)

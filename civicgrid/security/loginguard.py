@@ -85,7 +85,8 @@ class LoginGuardBackend:
     """First authentication backend: refuses (PermissionDenied) while a limit holds.
 
     Django stops at PermissionDenied without asking the next backends, so the password is never
-    checked during a delay; the refusal is still a failed sign-in (signal, audit row).
+    checked during a delay; the refusal is still a failed sign-in (signal, audit row). No
+    ``get_user``: it never signs anyone in, and test clients' force_login skip such backends.
     """
 
     def authenticate(self, request, username=None, password=None, **kwargs):
@@ -96,7 +97,4 @@ class LoginGuardBackend:
             if request is not None:
                 request.login_guard_block = block
             raise PermissionDenied("sign-in limit")
-        return None
-
-    def get_user(self, user_id):
         return None

@@ -1,7 +1,7 @@
 """Test settings: fast hasher, tasks run immediately, local-memory cache."""
 
 from .base import *  # noqa: F401,F403
-from .base import DATABASES
+from .base import DATABASES, LOGGING
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -19,3 +19,4 @@ DEBUG = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory
 LANGUAGE_CODE = "zh-hans"
+LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "civicgrid.audit": {"level": "WARNING"}}}

@@ -88,7 +88,7 @@ def audit_import(plan: ImportPlan, *, actor, filename: str, crs: str | None, for
     record(
         "import",
         object_type="territory.import",
-        object_repr=filename[:200],
+        object_repr=(filename or "")[:200],
         after={"counts": counts, "changes": changes, "listed": len(changes), "total": len(todo)},
         details={"file": filename, "crs": crs, "force": force},
         actor=actor_for_user(actor),
