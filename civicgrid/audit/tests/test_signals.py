@@ -12,8 +12,8 @@ from civicgrid.analytics import services as analytics_services
 from civicgrid.api.models import ApiToken
 from civicgrid.audit.context import acting_as
 from civicgrid.audit.models import AuditEvent
-from civicgrid.cases.tests.conftest import cats, report  # noqa: F401  (fixture)
 from civicgrid.cases.models import AdmissionItem, Category, Holiday
+from civicgrid.cases.tests.conftest import report
 from civicgrid.people.models import Role, RoleAssignment
 from civicgrid.people.tests.factories import UserFactory
 from civicgrid.territory import services as territory
