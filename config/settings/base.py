@@ -162,7 +162,8 @@ PATH_RATE_LIMITS = [
     ("rate", r"^/api/public/track/[^/]+/rate$|^/track/[^/]+/$", ("POST",), ((3600, 10),)),
     ("emergency", r"^/api/public/emergency$", ("POST",), ((600, 20), (86400, 200))),
     ("open311", r"^/api/open311/", ("GET", "HEAD"), ((60, 60), (3600, 1000))),
-    ("open311_post", r"^/api/open311/", ("POST",), ((600, 10), (86400, 50))),
+    # Keyed partners (a WeChat gateway) post for many citizens from one address.
+    ("open311_post", r"^/api/open311/", ("POST",), ((60, 30), (3600, 600))),
 ]
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")

@@ -4,6 +4,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from civicgrid.api.models import ApiToken
+from civicgrid.audit.context import acting_as
 
 
 class Command(BaseCommand):
@@ -12,8 +13,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("username")
         parser.add_argument("name")
+        parser.add_argument(
+            "--days", type=int, default=None, help="validity (default and maximum: API_TOKEN_DAYS)"
+        )
 
-    def handle(self, *args, username: str, name: str, **options):
+    def handle(self, *args, username: str, name: str, days=None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"user {username!r} not found")
@@ -22,10 +26,15 @@ class Command(BaseCommand):
         name = name.strip()
         if not name or len(name) > 100:
             raise CommandError("name must be 1 to 100 characters")
-        _row, token = ApiToken.issue(user=user, name=name)
+        try:
+            with acting_as(label="manage.py issue_token"):
+                row, token = ApiToken.issue(user=user, name=name, days=days)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         # Only the token on stdout, so scripts can capture it: TOKEN=$(manage.py issue_token …)
         self.stdout.write(token)
         self.stderr.write(
-            f"Token {name!r} issued for {username}. Store it now: it cannot be shown again. "
+            f"Token {name!r} issued for {username}, valid until {row.expires_at:%Y-%m-%d %H:%M} "
+            "UTC. Store it now: it cannot be shown again. "
             "Use it as 'Authorization: Bearer <token>' or 'X-API-Token: <token>'."
         )
