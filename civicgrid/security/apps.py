@@ -9,3 +9,7 @@ class SecurityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers checks and handlers)
+        from .admin_scope import scope_admin_site
+
+        # The admin registered every ModelAdmin in its own ready(), which ran before this one.
+        scope_admin_site()

@@ -85,8 +85,13 @@ def test_ten_characters_of_something_real_pass():
     validate_password("Grid-Ops#2026x")
 
 
+@pytest.fixture
+def lifetimes(settings):
+    settings.SESSION_IDLE_TIMEOUT, settings.SESSION_ABSOLUTE_TIMEOUT = 1800, 43200
+
+
 @pytest.mark.django_db
-def test_idle_session_ends_after_30_minutes(client, world):
+def test_idle_session_ends_after_30_minutes(client, world, lifetimes):
     with time_machine.travel("2026-06-01 09:00 +08:00", tick=False) as clock:
         client.force_login(world.operator_a)
         assert client.get("/console/cases/").status_code == 200
@@ -100,7 +105,7 @@ def test_idle_session_ends_after_30_minutes(client, world):
 
 
 @pytest.mark.django_db
-def test_active_session_ends_after_12_hours(client, world):
+def test_active_session_ends_after_12_hours(client, world, lifetimes):
     with time_machine.travel("2026-06-01 08:00 +08:00", tick=False) as clock:
         client.force_login(world.operator_a)
         for _ in range(12 * 3 + 1):  # a request every 20 minutes, all day
