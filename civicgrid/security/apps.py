@@ -9,7 +9,11 @@ class SecurityConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks, signals  # noqa: F401  (registers checks and handlers)
+        from django.contrib import admin
+
         from .admin_scope import scope_admin_site
+        from .forms import AdminLoginForm
 
         # The admin registered every ModelAdmin in its own ready(), which ran before this one.
         scope_admin_site()
+        admin.site.login_form = AdminLoginForm

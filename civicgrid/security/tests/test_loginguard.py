@@ -142,3 +142,5 @@ def test_admin_sign_in_is_guarded_too(client, accounts, settings):
         REMOTE_ADDR="203.0.113.9",
     )
     assert response.status_code == 200  # the form again, not a redirect into the admin
+    errors = str(response.context["form"].errors)
+    assert "account" in errors or "该账号" in errors
