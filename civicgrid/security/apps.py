@@ -8,9 +8,9 @@ class SecurityConfig(AppConfig):
     verbose_name = _("Security")
 
     def ready(self) -> None:
-        from . import checks, signals  # noqa: F401  (registers checks and handlers)
         from django.contrib import admin
 
+        from . import checks, signals  # noqa: F401  (registers checks and handlers)
         from .admin_scope import scope_admin_site
         from .forms import AdminLoginForm
 
