@@ -77,7 +77,8 @@ class BenchDatabase:
         self.vendor = connection.vendor
         if self.vendor == "sqlite":
             if self.n is not None:
-                name = f"civicgrid-bench-{self.label}-{self.n}.sqlite3"
+                tag = os.environ.get("BENCH_DB_TAG", "")
+                name = f"civicgrid-bench-{self.label}-{self.n}{'-' + tag if tag else ''}.sqlite3"
                 self.path = Path(tempfile.gettempdir()) / name
             else:
                 self.tmp = tempfile.TemporaryDirectory(prefix=f"civicgrid-bench-{self.label}-")
@@ -87,6 +88,12 @@ class BenchDatabase:
             raise RuntimeError(f"unsupported database {self.vendor}")
         suffix = self.n if self.n is not None else uuid.uuid4().hex[:8]
         self.name = f"bench_{self.label}_{suffix}"
+        # BENCH_DB_TAG keeps the kept databases of people sharing one server apart.
+        tag = "".join(
+            c for c in os.environ.get("BENCH_DB_TAG", "").lower() if c.isalnum() or c == "_"
+        )
+        if tag:
+            self.name += f"_{tag}"
         with connection._nodb_cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.name])
             if cursor.fetchone() is None:

@@ -58,6 +58,7 @@ from django.utils import timezone
 from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
+from civicgrid.cases.models import overdue_q as case_overdue_q
 
 from . import workcalendar
 from .periods import Period
@@ -812,10 +813,8 @@ def _buckets(first: dt.date, last: dt.date, monthly: bool) -> list[str]:
 
 
 def overdue_q(now: dt.datetime) -> Q:
-    """Open, not suspended, past the running deadline now (the SLA clock of the engine)."""
-    return Q(state=State.REPORTED, response_due__lt=now) | Q(
-        state__in=HANDLING_STATES, final_due__lt=now
-    )
+    """Open with a running clock at or past its deadline now: ``cases.models.overdue_q``."""
+    return case_overdue_q(now)
 
 
 def overdue_cases(

@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from civicgrid.cases.models import Category, Source
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.people.models import Department, Role
 from civicgrid.people.scoping import in_scope, scope_prefixes, scope_q
 from civicgrid.territory import codes
@@ -34,10 +34,8 @@ def can_view_analytics(user) -> bool:
 
 def require_analytics(user) -> None:
     if not can_view_analytics(user):
-        raise DomainError(
-            "permission_denied",
-            _("Analytics are available to leaders, operators, grid chiefs and administrators."),
-            status=403,
+        raise Forbidden(
+            _("Analytics are available to leaders, operators, grid chiefs and administrators.")
         )
 
 

@@ -18,7 +18,7 @@ from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET, require_POST
 
 from civicgrid.cases.models import Category, Source
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.people.models import Department
 
 from .assessment import FIELD_KEYS, SORT_KEYS, month_of, worker_assessment
@@ -145,7 +145,7 @@ def _js_strings() -> dict[str, str]:
 @require_GET
 def exports(request):
     if not can_view_analytics(request.user):
-        return _refuse(request, DomainError("permission_denied", _("No access."), status=403))
+        return _refuse(request, Forbidden(_("No access.")))
     rows = Export.objects.filter(user=request.user)[:30]
     return render(
         request,

@@ -18,7 +18,8 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import DomainError
-from civicgrid.people.models import Center, Department, Role, RoleAssignment, User
+from civicgrid.people.access import handlers_over, leaders_over, operators_of_center
+from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import in_scope
 
 from . import sla
@@ -187,28 +188,15 @@ def _user(actor):
 
 
 def operators_of(center_id: int) -> list[User]:
-    center = Center.objects.select_related("area").get(pk=center_id)
-    return list(
-        User.objects.filter(
-            Q(assignments__center=center) | Q(assignments__area=center.area),
-            assignments__role=Role.OPERATOR,
-            is_active=True,
-        ).distinct()
-    )
+    return operators_of_center(center_id)
 
 
 def handlers_of(department_id: int, scope_code: str) -> list[User]:
-    rows = RoleAssignment.objects.filter(
-        role=Role.HANDLER, department_id=department_id, user__is_active=True
-    ).select_related("area", "user")
-    return list({ra.user for ra in rows if scope_code.startswith(ra.area.prefix)})
+    return handlers_over(department_id, scope_code)
 
 
 def leaders_for(scope_code: str) -> list[User]:
-    rows = RoleAssignment.objects.filter(role=Role.LEADER, user__is_active=True).select_related(
-        "area", "user"
-    )
-    return list({ra.user for ra in rows if scope_code.startswith(ra.area.prefix)})
+    return leaders_over(scope_code)
 
 
 def doers_of(case: Case) -> list[User]:

@@ -18,6 +18,7 @@ from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from civicgrid.core.errors import NotFound
+from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
 from . import services
@@ -197,7 +198,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
     f = filters.dict()
     cursor, limit = f.pop("cursor"), f.pop("limit")
     f["text"] = f.pop("q")
-    page = case_list_for(request.user, cursor=cursor, limit=limit, **f)
+    page = case_list_for(principal_of(request), cursor=cursor, limit=limit, **f)
     now = timezone.now()
     return {
         "items": [_summary(c, now=now) for c in page.items],
@@ -221,8 +222,8 @@ def report_case(request: HttpRequest, payload: CaseReportIn):
         # The first delivery's case, loaded bare by the idempotency check: read it as the
         # caller sees it. A case created just now is complete in memory (its category, grid,
         # area and owner center are the objects the service resolved): no re-read.
-        case = _reload(request.user, case)
-    return Status(201 if created else 200, _detail(case, request.user))
+        case = _reload(principal_of(request), case)
+    return Status(201 if created else 200, _detail(case, principal_of(request)))
 
 
 @router.post(
@@ -238,7 +239,7 @@ def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
 
 @router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
 def get_case(request: HttpRequest, key: str):
-    return _detail(case_get_for(request.user, key), request.user)
+    return _detail(case_get_for(principal_of(request), key), principal_of(request))
 
 
 @router.get(
@@ -247,8 +248,8 @@ def get_case(request: HttpRequest, key: str):
     summary="Open cases of the same category within 100 m and 72 h",
 )
 def case_duplicates(request: HttpRequest, key: str):
-    case = case_get_for(request.user, key)
-    rows = case_duplicates_of(case, request.user)
+    case = case_get_for(principal_of(request), key)
+    rows = case_duplicates_of(case, principal_of(request))
     now = timezone.now()
     return [{"distance_m": round(d, 1), "case": _summary(c, now=now)} for c, d in rows]
 
@@ -259,7 +260,7 @@ def case_duplicates(request: HttpRequest, key: str):
     summary="Upload a photo or audio clip to a case (then cite its id in an action)",
 )
 def upload_to_case(request: HttpRequest, key: str, file: File[UploadedFile]):
-    case = case_get_for(request.user, key)
+    case = case_get_for(principal_of(request), key)
     att = services.attachment_upload(case=case, actor=request.user, file=file)
     return Status(201, _attachment(att))
 
@@ -330,7 +331,7 @@ def _make_endpoint(
     summary: str,
 ) -> None:
     def endpoint(request, key, payload):
-        case = case_get_for(request.user, key)
+        case = case_get_for(principal_of(request), key)
         data = payload.dict()
         kwargs: dict[str, Any] = {name: data[name] for name in fields}
         row = service(
@@ -342,7 +343,7 @@ def _make_endpoint(
         )
         return {
             "action": _action_out(row),
-            "case": _detail(_reload(request.user, case), request.user),
+            "case": _detail(_reload(principal_of(request), case), principal_of(request)),
         }
 
     endpoint.__name__ = f"case_{action}"

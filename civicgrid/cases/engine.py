@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import Conflict, DomainError, NotFound
-from civicgrid.people.models import GridMember, Role, RoleAssignment
+from civicgrid.people.access import Principal
 
 from .models import OPEN_STATES, Case, CaseAction, Flow, State
 
@@ -153,64 +153,17 @@ def state_label(state: str, flow: str = Flow.CASE) -> str:
 # --- capacities -------------------------------------------------------------------------------
 
 
-def _assignments(user) -> list[RoleAssignment]:
-    cached = user.__dict__.get("_cases_assignments")
-    if cached is None:
-        # Only codes and levels are read: never pull the areas' boundary polygons here.
-        cached = list(
-            RoleAssignment.objects.filter(user=user)
-            .select_related("area")
-            .only("role", "department_id", "center_id", "area__code", "area__level")
-        )
-        user.__dict__["_cases_assignments"] = cached
-    return cached
-
-
 def capacities(user, case: Case) -> set[str]:
-    """What ``user`` is for ``case`` (see the module docstring). Empty for strangers."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return set()
-    caps: set[str] = set()
-    if case.reporter_id and case.reporter_id == user.pk:
-        caps.add(REPORTER)
-    if case.worker_id and case.worker_id == user.pk:
-        caps.add(ASSIGNEE)
-    if user.is_superuser:
-        caps |= {OPERATOR, LEADER, GRID_CHIEF}
-    is_worker = False
-    for ra in _assignments(user):
-        prefix = ra.area.prefix
-        if ra.role == Role.OPERATOR and case.owner_code.startswith(prefix):
-            caps.add(OPERATOR)
-        elif (
-            ra.role == Role.HANDLER
-            and ra.department_id
-            and ra.department_id == case.department_id
-            and case.scope_code.startswith(prefix)
-        ):
-            caps.add(HANDLER)
-        elif ra.role == Role.LEADER and case.scope_code.startswith(prefix):
-            caps.add(LEADER)
-        elif ra.role == Role.GRID_CHIEF and case.scope_code.startswith(prefix):
-            caps.add(GRID_CHIEF)
-        elif ra.role == Role.GRID_WORKER:
-            is_worker = True
-    if (
-        is_worker
-        and case.grid_id
-        and GridMember.objects.filter(user=user, grid_id=case.grid_id).exists()
-    ):
-        caps.add(GRID_WORKER)
-    return caps
+    """What ``user`` (a user or a ``Principal``) is for ``case``; empty for strangers.
+
+    The rule lives in ``civicgrid.people.access.Principal.capacities`` (no query).
+    """
+    return Principal.of(user).capacities(case)
 
 
 def can_view(user, case: Case) -> bool:
-    """Whether ``user`` may see ``case`` at all (else it answers 404)."""
-    from .selectors import case_visible_q
-
-    if capacities(user, case):
-        return True
-    return Case.objects.filter(case_visible_q(user), pk=case.pk).exists()
+    """Whether ``user`` (a user or a ``Principal``) may see ``case`` at all (else 404)."""
+    return Principal.of(user).can_view(case)
 
 
 def allowed_actions(user, case: Case, caps: set[str] | None = None) -> list[str]:

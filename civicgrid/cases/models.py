@@ -6,6 +6,7 @@ Models are thin: fields, constraints and small properties. Every state change go
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 
 from django.conf import settings
@@ -178,6 +179,40 @@ class SlaState(models.TextChoices):
     OVERDUE = "overdue", _("Overdue")
 
 
+def open_q() -> models.Q:
+    """Open: not yet closed, rejected or merged (suspended included; its clock is stopped)."""
+    return models.Q(state__in=OPEN_STATES)
+
+
+def overdue_q(now: dt.datetime) -> models.Q:
+    """Overdue at ``now``: open with a running clock whose deadline is at or before ``now``.
+
+    The running deadline (``sla_due_at``) is the response deadline while reported and the final
+    handling deadline afterwards; a stopped clock (suspended) is null, so never overdue. The
+    deadline instant itself counts as overdue, as for the sweep that flags it.
+    """
+    return open_q() & models.Q(sla_due_at__lte=now)
+
+
+def due_soon_q(now: dt.datetime) -> models.Q:
+    """Due soon at ``now``: open, past the warning point, deadline still ahead."""
+    return open_q() & models.Q(sla_warn_at__lte=now, sla_due_at__gt=now)
+
+
+class CaseQuerySet(models.QuerySet):
+    """The one definition of open / overdue / due soon, for the API, console, sweep and
+    indicators (``open_q``/``overdue_q``/``due_soon_q`` for aggregates and related lookups)."""
+
+    def open(self) -> CaseQuerySet:
+        return self.filter(open_q())
+
+    def overdue(self, now: dt.datetime) -> CaseQuerySet:
+        return self.filter(overdue_q(now))
+
+    def due_soon(self, now: dt.datetime) -> CaseQuerySet:
+        return self.filter(due_soon_q(now))
+
+
 class Case(models.Model):
     """A reported matter and its file. State and counters change only through the engine."""
 
@@ -328,6 +363,8 @@ class Case(models.Model):
         related_name="duplicates",
         editable=False,
     )
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("case")

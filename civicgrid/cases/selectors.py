@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -10,13 +9,12 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from pyproj import Geod
 
 from civicgrid.core.errors import DomainError, NotFound
-from civicgrid.people.models import Role, RoleAssignment
-from civicgrid.people.scoping import scope_q
+from civicgrid.core.keyset import Sort, cursor_of, keyset_ids, ordering
+from civicgrid.people.access import VIEW_ROLES, Principal  # noqa: F401 (VIEW_ROLES re-exported)
 
 from .models import (
     OPEN_STATES,
@@ -27,12 +25,12 @@ from .models import (
     Category,
     SlaState,
     State,
+    overdue_q,
 )
 
 _GEOD = Geod(ellps="WGS84")
 DUPLICATE_RADIUS_M = 100
 DUPLICATE_WINDOW = dt.timedelta(hours=72)
-VIEW_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.GRID_WORKER, Role.ADMIN)
 # What an operator's default queue shows: cases waiting for a center's decision.
 QUEUE_STATES = (State.REPORTED, State.FILED, State.HANDLED)
 _TRACKING_CHARS = frozenset(TRACKING_ALPHABET)
@@ -70,30 +68,16 @@ LIST_FIELDS = (
 
 
 def case_visible_q(user) -> Q:
-    """Cases ``user`` may see: located in their scope, owned by their centers, dispatched to
-    their department (handlers see only those), assigned to them, or reported by them."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return Q(pk__in=[])
-    if user.is_superuser:
-        return Q()
-    q = scope_q(user, "scope_code", roles=VIEW_ROLES) | scope_q(
-        user, "owner_code", roles=[Role.OPERATOR]
-    )
-    # Only the code and level of the area: never its boundary polygon.
-    for ra in (
-        RoleAssignment.objects.filter(user=user, role=Role.HANDLER, department__isnull=False)
-        .select_related("area")
-        .only("department_id", "area__code", "area__level")
-    ):
-        q |= Q(department_id=ra.department_id, scope_code__startswith=ra.area.prefix)
-    return q | Q(worker_id=user.pk) | Q(reporter_id=user.pk)
+    """Cases ``user`` (a user or a ``Principal``) may see; the rule is
+    ``civicgrid.people.access.Principal.case_visible_q``."""
+    return Principal.of(user).case_visible_q()
 
 
-def case_get_for(user, key: int | str) -> Case:
+def case_get_for(principal, key: int | str) -> Case:
     """One case by id or tracking code, or NotFound when missing or out of scope."""
     qs = Case.objects.select_related(
         "category", "grid", "area", "owner", "department", "worker", "reporter"
-    ).filter(case_visible_q(user))
+    ).filter(case_visible_q(principal))
     if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
         case = qs.filter(pk=int(key)).first()
     else:
@@ -121,21 +105,12 @@ class Page:
     next_cursor: str | None
 
 
+# The API's one order: newest first. The pager is the console's too (civicgrid.core.keyset).
+NEWEST = Sort("newest", "", "reported_at", True)
+
+
 def encode_cursor(case: Case) -> str:
-    raw = f"{case.reported_at.isoformat()}|{case.pk}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        stamp, pk = raw.split("|")
-        when = parse_datetime(stamp)
-        if when is None:
-            raise ValueError
-        return when, int(pk)
-    except (ValueError, UnicodeDecodeError):
-        raise DomainError("invalid_cursor", _("cursor is not valid."), field="cursor") from None
+    return cursor_of(NEWEST, case)
 
 
 def _listify(value) -> list[str]:
@@ -165,17 +140,15 @@ def case_queryset_for(
 ) -> QuerySet[Case]:
     """Visible cases with filters (no ordering beyond the default, no slicing).
 
-    ``queue``: the operator's default queue, cases owned by the user's own centers that wait
-    for a center's decision. ``category`` accepts class codes (``01``) or item codes.
-    ``area``/``grid`` are codes (prefix match). ``overdue`` means open and past the running
-    deadline now.
+    ``queue``: the operator's default queue, cases owned by the user's own centers
+    (``Principal.centers``) that wait for a center's decision. ``category`` accepts class codes (``01``) or item codes.
+    ``area``/``grid`` are codes (prefix match). ``overdue`` means open and at or past the running
+    deadline now (``cases.models.overdue_q``).
     """
-    qs = Case.objects.filter(case_visible_q(user))
+    principal = Principal.of(user)
+    qs = Case.objects.filter(principal.case_visible_q())
     if queue:
-        centers = RoleAssignment.objects.filter(
-            user=user, role=Role.OPERATOR, center__isnull=False
-        ).values_list("center_id", flat=True)
-        qs = qs.filter(owner_id__in=list(centers))
+        qs = qs.filter(owner_id__in=list(principal.centers))
         if not state:
             qs = qs.filter(state__in=QUEUE_STATES)
     states = _listify(state)
@@ -208,11 +181,9 @@ def case_queryset_for(
     if flow:
         qs = qs.filter(flow=flow)
     if overdue is True:
-        qs = qs.filter(
-            state__in=OPEN_STATES, sla_due_at__isnull=False, sla_due_at__lt=timezone.now()
-        )
+        qs = qs.overdue(timezone.now())
     elif overdue is False:
-        qs = qs.exclude(sla_due_at__lt=timezone.now())
+        qs = qs.exclude(overdue_q(timezone.now()))
     if sla_state:
         if sla_state not in SlaState.values:
             raise DomainError("invalid", _("Unknown SLA state."), field="sla_state")
@@ -266,17 +237,12 @@ def case_page_queryset(
     the joins for every matching row.
     """
     qs = case_queryset_for(user, **filters)
-    if cursor:
-        when, pk = decode_cursor(cursor)
-        # The redundant ``reported_at <= when`` gives both databases an index range to start
-        # from instead of an OR they may answer with a full sort.
-        qs = qs.filter(Q(reported_at__lte=when), Q(reported_at__lt=when) | Q(pk__lt=pk))
-    ids = qs.order_by("-reported_at", "-id").values("pk")[: limit + 1]
+    ids = keyset_ids(qs, NEWEST, after=cursor, limit=limit + 1, message=_("cursor is not valid."))
     return (
         Case.objects.filter(pk__in=ids)
         .select_related(*LIST_RELATED)
         .only(*LIST_FIELDS)
-        .order_by("-reported_at", "-id")
+        .order_by(*ordering(NEWEST))
     )
 
 

@@ -27,7 +27,7 @@ from civicgrid.core.errors import DomainError
 from .actions import doers_of, operators_of
 from .adapters import notify
 from .engine import SYSTEM, case_act
-from .models import OPEN_STATES, Case, SlaState, State
+from .models import Case, SlaState, State
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -44,11 +44,8 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     failed: set[int] = set()
     while True:
         batch = list(
-            Case.objects.filter(
-                state__in=OPEN_STATES,
-                sla_state__in=[SlaState.NORMAL, SlaState.WARNING],
-                sla_due_at__lte=now,
-            )
+            Case.objects.overdue(now)
+            .filter(sla_state__in=[SlaState.NORMAL, SlaState.WARNING])
             .exclude(pk__in=failed)
             .select_related("category")
             .order_by("sla_due_at")[:BATCH]
@@ -73,12 +70,8 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 counts["skipped"] += 1
     while True:
         batch = list(
-            Case.objects.filter(
-                state__in=OPEN_STATES,
-                sla_state=SlaState.NORMAL,
-                sla_warn_at__lte=now,
-                sla_due_at__gt=now,
-            )
+            Case.objects.due_soon(now)
+            .filter(sla_state=SlaState.NORMAL)
             .exclude(pk__in=failed)
             .select_related("category", "worker")
             .order_by("sla_warn_at")[:BATCH]

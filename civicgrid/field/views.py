@@ -14,7 +14,7 @@ import json
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
@@ -29,7 +29,7 @@ from shapely.geometry import mapping
 from civicgrid.cases.engine import allowed_actions, capacities, state_label
 from civicgrid.cases.models import Attachment, State
 from civicgrid.cases.selectors import case_get_for
-from civicgrid.core.errors import NotFound
+from civicgrid.people.access import principal_of
 from civicgrid.public.selectors import public_categories
 
 from . import selectors, services
@@ -129,12 +129,10 @@ def tasks(request: HttpRequest) -> HttpResponse:
 
 @_page
 def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        case = case_get_for(request.user, pk)
-    except NotFound:
-        raise Http404 from None
-    caps = capacities(request.user, case)
-    actions = set(allowed_actions(request.user, case, caps))
+    principal = principal_of(request)
+    case = case_get_for(principal, pk)
+    caps = capacities(principal, case)
+    actions = set(allowed_actions(principal, case, caps))
     photos = list(Attachment.objects.filter(case=case).order_by("id"))
     return render(
         request,
@@ -160,10 +158,7 @@ def _timeline(case) -> list[dict]:
 
 @_page
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    try:
-        task = selectors.grid_task_get_for(request.user, pk)
-    except NotFound:
-        raise Http404 from None
+    task = selectors.grid_task_get_for(request.user, pk)
     return render(request, "field/task.html", {"tab": "tasks", "task": task})
 
 
@@ -207,10 +202,7 @@ def patrol(request: HttpRequest) -> HttpResponse:
 
 @_page
 def patrol_detail(request: HttpRequest, key: str) -> HttpResponse:
-    try:
-        p = selectors.patrol_get_for(request.user, key)
-    except NotFound:
-        raise Http404 from None
+    p = selectors.patrol_get_for(request.user, key)
     from civicgrid.territory.models import Grid
 
     codes = [c for c in (p.grid_stats or {}) if c]

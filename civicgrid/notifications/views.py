@@ -5,15 +5,13 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags, url_has_allowed_host_and_scheme
 from django.utils.translation import get_language, ngettext
 from django.views.decorators.http import require_GET, require_POST
-
-from civicgrid.core.errors import NotFound
 
 from .models import Notification
 from .selectors import notification_get_for, notification_list_for, notification_unread_state
@@ -32,10 +30,7 @@ def _inbox_context(request) -> dict:
 
 
 def _own(request, pk: int) -> Notification:
-    try:
-        return notification_get_for(request.user, pk)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
+    return notification_get_for(request.user, pk)
 
 
 @login_required

@@ -6,10 +6,9 @@ import uuid
 
 import segno
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -160,10 +159,7 @@ def _qr_svg(url: str, scale: int = 4) -> str:
 
 def board(request: HttpRequest, code: str) -> HttpResponse:
     """网格公示牌: the grid's public board, printable on an A4 or A3 sign."""
-    try:
-        b = selectors.board_get(code)
-    except NotFound:
-        raise Http404(_("No such grid.")) from None
+    b = selectors.board_get(code)
     board_url = public_url(request, reverse("public:board", args=[b.grid.code]))
     report_url = public_url(request, reverse("public:report") + f"?grid={b.grid.code}")
     size = request.GET.get("size", "a4").lower()

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
-from civicgrid.core.errors import Conflict, DomainError, NotFound
+from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 from . import codes
 from .coverage import find_overlaps
@@ -91,11 +91,7 @@ def require_editor(actor) -> None:
     from civicgrid.people.scoping import has_role
 
     if not (getattr(actor, "is_active", False) and has_role(actor, *_editor_roles())):
-        raise DomainError(
-            "permission_denied",
-            _("Only administrators and center operators may change territory."),
-            status=403,
-        )
+        raise Forbidden(_("Only administrators and center operators may change territory."))
 
 
 def check_editor(actor, code: str, what: str = "area") -> None:

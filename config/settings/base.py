@@ -72,11 +72,15 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "civicgrid.security.middleware.SessionTimeoutMiddleware",
+    # One access object per request (civicgrid.people.access).
+    "civicgrid.people.access.PrincipalMiddleware",
     "civicgrid.audit.context.AuditContextMiddleware",
     "civicgrid.security.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # NotFound → the 404 page, Forbidden → the 403 page, for every HTML view.
+    "civicgrid.core.errors.DomainErrorMiddleware",
     # AxesMiddleware must be last: it turns a lockout into a clear response.
     "axes.middleware.AxesMiddleware",
 ]

@@ -18,6 +18,8 @@ from civicgrid.people.tests.factories import UserFactory
 
 from .conftest import A1, A2, B1, drive, jpeg_bytes, report
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 API = "/api/cases"
 PERSONAS = [
     "operator_a",

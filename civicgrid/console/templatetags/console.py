@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from civicgrid.audit.selectors import can_read_audit
 from civicgrid.cases.engine import state_label
 from civicgrid.cases.models import OPEN_STATES
+from civicgrid.people.access import principal_of
 
 from ..queries import home_kinds, sla_light
 
@@ -117,7 +118,7 @@ def capped(n: int, cap: int = 10_000) -> str:
 def console_nav(context):
     request = context["request"]
     user = request.user
-    kinds = home_kinds(user) if user.is_authenticated else []
+    kinds = home_kinds(principal_of(request)) if user.is_authenticated else []
     match = request.resolver_match
     current = match.url_name if match and match.app_name == "console" else ""
     return {

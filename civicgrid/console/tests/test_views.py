@@ -17,6 +17,8 @@ from civicgrid.console.models import PhoneReveal
 
 from .conftest import A1, A2, B1, drive, jpeg, new_case
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 HX = {"HTTP_HX_REQUEST": "true"}
 
 
@@ -554,7 +556,7 @@ def test_map_points_follow_bbox_filters_and_limit(client, world, cats, cases, mo
     assert closed["items"][0][3] == "done"
     from civicgrid.console import queries
 
-    monkeypatch.setattr(queries, "MAP_LIMIT", 2)
+    monkeypatch.setattr(queries.map, "MAP_LIMIT", 2)
     few = client.get(url, {"bbox": "113,40,114,41"}).json()
     assert len(few["items"]) == 2 and few["truncated"] is True
 

@@ -36,13 +36,14 @@ from civicgrid.cases.models import (
 )
 from civicgrid.cases.selectors import case_duplicates_of, case_get_for, case_timeline
 from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.people.access import principal_of
 from civicgrid.people.models import Department
 from civicgrid.security.urls import safe_next
 from civicgrid.territory.selectors import grid_list_for
 
 from .. import forms, queries
 from ..models import PhoneReveal
-from .common import clean_choice, not_found_as_404
+from .common import clean_choice
 from .home import poll_seconds
 
 REVEAL_CAPACITIES = {engine.OPERATOR, engine.HANDLER, engine.ASSIGNEE}
@@ -73,7 +74,7 @@ def list_filters(request) -> tuple[dict[str, Any], dict[str, str]]:
     f["grid_input"] = grid
     if grid and not grid.isdigit():
         # A grid name: the first grid in scope with that name (codes are prefixes).
-        match = grid_list_for(request.user, q=grid).first()
+        match = grid_list_for(principal_of(request), q=grid).first()
         if match is None:
             errors["grid"] = _("No grid in your scope is called “%(g)s”.") % {"g": grid}
             grid = ""
@@ -98,7 +99,7 @@ def _list_context(request) -> dict[str, Any]:
     page = None
     try:
         page = queries.case_page(
-            request.user,
+            principal_of(request),
             f,
             after=request.GET.get("after") or None,
             before=request.GET.get("before") or None,
@@ -109,14 +110,15 @@ def _list_context(request) -> dict[str, Any]:
     rows = []
     if page is not None:
         for case in page.items:
-            caps = engine.capacities(request.user, case)
+            caps = engine.capacities(principal_of(request), case)
             rows.append(
                 {
                     "case": case,
-                    "can_dispatch": "dispatch" in engine.allowed_actions(request.user, case, caps),
+                    "can_dispatch": "dispatch"
+                    in engine.allowed_actions(principal_of(request), case, caps),
                 }
             )
-    kinds = queries.home_kinds(request.user)
+    kinds = queries.home_kinds(principal_of(request))
     return {
         "f": f,
         "errors": errors,
@@ -128,8 +130,10 @@ def _list_context(request) -> dict[str, Any]:
         "sources": Source.choices,
         "sorts": list(queries.SORTS.values()),
         "categories": queries.category_choices(),
-        "areas": queries.area_choices(request.user),
-        "departments": queries.department_choices_for(request.user) if "operator" in kinds else [],
+        "areas": queries.area_choices(principal_of(request)),
+        "departments": queries.department_choices_for(principal_of(request))
+        if "operator" in kinds
+        else [],
         "any_dispatchable": any(r["can_dispatch"] for r in rows),
     }
 
@@ -161,7 +165,7 @@ def bulk_dispatch(request):
         for pk in ids:
             row = {"id": pk, "code": "", "ok": False, "message": ""}
             try:
-                case = case_get_for(request.user, pk)
+                case = case_get_for(principal_of(request), pk)
                 row["code"] = case.tracking_code
                 services.case_dispatch(case=case, actor=request.user, department=dept, note=note)
                 row.update(ok=True, message=_("Dispatched to %(d)s") % {"d": dept.name})
@@ -220,7 +224,7 @@ def _map_data(request, case: Case) -> dict:
             "name": case.grid.name,
             "geometry": _geojson(case.grid.geometry),
         }
-    siblings = grid_list_for(request.user).filter(area_id=case.area_id)
+    siblings = grid_list_for(principal_of(request)).filter(area_id=case.area_id)
     if case.grid_id:
         siblings = siblings.exclude(pk=case.grid_id)
     data["siblings"] = [
@@ -319,7 +323,7 @@ def _timeline(case: Case) -> list[dict]:
 
 
 def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
-    user = request.user
+    user = principal_of(request)
     caps = engine.capacities(user, case)
     actions, pending = _visible_actions(user, case)
     action_forms, choices = _action_forms(request, case, actions, pending, failed)
@@ -358,18 +362,16 @@ def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
 
 @login_required
 @require_GET
-@not_found_as_404
 def case_detail(request, pk: int):
-    case = case_get_for(request.user, pk)
+    case = case_get_for(principal_of(request), pk)
     return render(request, "console/cases/detail.html", detail_context(request, case))
 
 
 @login_required
 @require_POST
-@not_found_as_404
 def case_act(request, pk: int, action: str):
     """Run one action through its service; errors come back inline under their field."""
-    case = case_get_for(request.user, pk)
+    case = case_get_for(principal_of(request), pk)
     if action not in forms.SERVICES:
         raise Http404("action")
     kwargs = forms.service_kwargs(action, request.POST, request.FILES)
@@ -390,7 +392,7 @@ def case_act(request, pk: int, action: str):
         field_names = {f.name for f in forms.ACTION_FIELDS[action]}
         key = exc.field if exc.field in field_names else "all"
         message = forms.error_message(exc) if key != "all" else exc.message
-        case = case_get_for(request.user, pk)  # the failed attempt may have left it stale
+        case = case_get_for(principal_of(request), pk)  # the failed attempt may have left it stale
         ctx = detail_context(request, case, failed=(action, values, {key: message}))
         if request.htmx:
             form = next((x for x in ctx["action_forms"] if x["action"] == action), None)
@@ -404,7 +406,7 @@ def case_act(request, pk: int, action: str):
     label = engine.action_label(action, case.flow)
     messages.success(request, _("%(action)s: done.") % {"action": label})
     target = reverse("console:case_detail", args=[pk])
-    if not engine.can_view(request.user, case):
+    if not engine.can_view(principal_of(request), case):
         # e.g. a handler returned the case to the center: it has left their scope.
         target = reverse("home")
     if request.htmx:
@@ -420,10 +422,9 @@ def _hx_redirect(url: str) -> HttpResponse:
 
 @login_required
 @require_GET
-@not_found_as_404
 def case_stamp(request, pk: int):
     """Polled by an open case page: 204 while unchanged, a reload banner once it moved."""
-    case = case_get_for(request.user, pk)
+    case = case_get_for(principal_of(request), pk)
     seen = request.GET.get("v", "")
     if seen.isdigit() and int(seen) == case.version:
         return HttpResponse(status=204)
@@ -432,10 +433,9 @@ def case_stamp(request, pk: int):
 
 @login_required
 @require_GET
-@not_found_as_404
 def attachment_file(request, pk: int, att: int):
     """A case's photo or clip, for users who may see the case (files are never public)."""
-    case = case_get_for(request.user, pk)
+    case = case_get_for(principal_of(request), pk)
     row = Attachment.objects.filter(case=case, pk=att).first()
     if row is None:
         raise Http404("attachment")
@@ -453,11 +453,10 @@ def attachment_file(request, pk: int, att: int):
 
 @login_required
 @require_POST
-@not_found_as_404
 def reveal_phone(request, pk: int):
     """Show the reporter's full number to staff who must call back; every reveal is logged."""
-    case = case_get_for(request.user, pk)
-    if not engine.capacities(request.user, case) & REVEAL_CAPACITIES:
+    case = case_get_for(principal_of(request), pk)
+    if not engine.capacities(principal_of(request), case) & REVEAL_CAPACITIES:
         raise PermissionDenied
     PhoneReveal.objects.create(
         user=request.user, case=case, ip=request.META.get("REMOTE_ADDR") or None

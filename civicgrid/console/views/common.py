@@ -1,32 +1,18 @@
-"""Helpers shared by the console views: 404 for out-of-scope, conditional GET for polled
-fragments."""
+"""Helpers shared by the console views: conditional GET for polled fragments.
+
+Out-of-scope and missing objects raise NotFound; ``civicgrid.core.errors.DomainErrorMiddleware``
+answers the 404 page for every view."""
 
 from __future__ import annotations
 
-import functools
 import time
 
-from django.http import Http404, HttpResponseNotModified
+from django.http import HttpResponseNotModified
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django.utils.translation import get_language
 
-from civicgrid.core.errors import NotFound
-
 from ..queries import data_stamp
-
-
-def not_found_as_404(view):
-    """Out of scope and missing both answer 404 (existence is not disclosed)."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.message) from None
-
-    return wrapper
 
 
 def fragment_etag(request, *parts) -> str:

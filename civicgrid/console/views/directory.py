@@ -14,13 +14,14 @@ from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import OPEN_STATES, Case, SupervisionKind
 from civicgrid.core.errors import DomainError
+from civicgrid.people.access import principal_of
 from civicgrid.people.models import GridAdviser, GridMember, WorkerType
 from civicgrid.people.scoping import scope_q
 from civicgrid.territory.models import Grid, MicroGrid
 from civicgrid.territory.selectors import grid_get_for, grid_list_for
 
 from .. import queries
-from .common import clean_choice, not_found_as_404
+from .common import clean_choice
 
 
 @login_required
@@ -32,11 +33,11 @@ def supervision_list(request):
         "kind": clean_choice(g.get("kind"), SupervisionKind.values),
         "department": int(g["department"]) if (g.get("department") or "").isdigit() else None,
     }
-    qs = queries.supervision_qs(request.user, f)
+    qs = queries.supervision_qs(principal_of(request), f)
     error = ""
     page = None
     try:
-        page = queries.keyset_page(
+        page = queries.page_of(
             qs,
             queries.SUPERVISION_SORT,
             after=g.get("after") or None,
@@ -66,7 +67,7 @@ def grid_list(request):
     text = (g.get("q") or "").strip()[:50]
     kind = clean_choice(g.get("kind"), Grid.Kind.values)
     area = (g.get("area") or "").strip()[:12]
-    qs = grid_list_for(request.user, q=text, kind=kind).defer("boundary", "area__boundary")
+    qs = grid_list_for(principal_of(request), q=text, kind=kind).defer("boundary", "area__boundary")
     if area.isdigit():
         qs = qs.filter(code__startswith=area_prefix(area))
     page = Paginator(qs, 30).get_page(g.get("page"))
@@ -84,7 +85,7 @@ def grid_list(request):
             "kind": kind,
             "area": area,
             "kinds": Grid.Kind.choices,
-            "areas": queries.area_choices(request.user),
+            "areas": queries.area_choices(principal_of(request)),
         },
     )
 
@@ -100,9 +101,8 @@ def area_prefix(code: str) -> str:
 
 @login_required
 @require_GET
-@not_found_as_404
 def grid_detail(request, code: str):
-    grid = grid_get_for(request.user, code)
+    grid = grid_get_for(principal_of(request), code)
     members = list(
         GridMember.objects.filter(grid=grid)
         .select_related("user")
@@ -110,7 +110,9 @@ def grid_detail(request, code: str):
     )
     advisers = list(GridAdviser.objects.filter(grid=grid).order_by("kind", "name"))
     micro = list(MicroGrid.objects.filter(grid=grid).order_by("code"))
-    cases = Case.objects.filter(queries.visible_q(request.user), scope_code__startswith=grid.code)
+    cases = Case.objects.filter(
+        principal_of(request).case_visible_q(), scope_code__startswith=grid.code
+    )
     now = timezone.now()
     stats = {
         "open": queries.bounded_count(cases.filter(state__in=OPEN_STATES)),
@@ -138,7 +140,7 @@ def grid_detail(request, code: str):
                 "name": s.name,
                 "geometry": json.loads(shapely.to_geojson(s.geometry)) if s.geometry else None,
             }
-            for s in grid_list_for(request.user)
+            for s in grid_list_for(principal_of(request))
             .filter(area_id=grid.area_id)
             .exclude(pk=grid.pk)[:60]
         ],
@@ -171,11 +173,11 @@ def worker_list(request):
         "type": clean_choice(g.get("type"), WorkerType.values),
         "area": area_prefix((g.get("area") or "").strip()[:12]) if g.get("area") else "",
     }
-    qs = queries.worker_qs(request.user, f)
+    qs = queries.worker_qs(principal_of(request), f)
     page = Paginator(qs, 40).get_page(g.get("page"))
     memberships: dict[int, list[GridMember]] = {}
     for m in (
-        GridMember.objects.filter(scope_q(request.user, "grid__code"))
+        GridMember.objects.filter(scope_q(principal_of(request), "grid__code"))
         .filter(user_id__in=[u.pk for u in page])
         .select_related("grid", "grid__area")
         .defer("grid__boundary", "grid__area__boundary")
@@ -192,6 +194,6 @@ def worker_list(request):
             "f": f,
             "area_input": (g.get("area") or "").strip()[:12],
             "types": WorkerType.choices,
-            "areas": queries.area_choices(request.user),
+            "areas": queries.area_choices(principal_of(request)),
         },
     )

@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from civicgrid.people.access import principal_of
+
 from .. import queries
 from .common import clean_choice, conditional, fragment_etag
 
@@ -63,7 +65,7 @@ def side_panel(user, kind: str, scope: str, now) -> dict:
 
 def home_context(request) -> dict:
     """Everything the workbench shows for this user's roles."""
-    user = request.user
+    user = principal_of(request)
     now = timezone.now()
     kinds = queries.home_kinds(user)
     blocks = []
@@ -89,7 +91,7 @@ def home_context(request) -> dict:
 
 
 def _kind_or_404(request, kind: str) -> None:
-    if kind not in queries.QUEUES or kind not in queries.home_kinds(request.user):
+    if kind not in queries.QUEUES or kind not in queries.home_kinds(principal_of(request)):
         raise Http404("queue")
 
 
@@ -105,7 +107,7 @@ def tiles(request, kind: str):
     def build():
         now = timezone.now()
         defs = queries.QUEUES[kind]
-        counts = queries.queue_counts(request.user, kind, scope=scope, now=now)
+        counts = queries.queue_counts(principal_of(request), kind, scope=scope, now=now)
         block = {
             "kind": kind,
             "scope": scope,
@@ -130,7 +132,7 @@ def queue_rows(request, kind: str, key: str):
     etag = fragment_etag(request, "rows", kind, key, scope)
 
     def build():
-        block = queue_block(request.user, kind, scope=scope, selected=key)
+        block = queue_block(principal_of(request), kind, scope=scope, selected=key)
         return render(request, "console/home/_queue.html", {"block": block})
 
     return conditional(request, etag, build)
@@ -140,7 +142,7 @@ def queue_rows(request, kind: str, key: str):
 @require_GET
 def leader_panel(request):
     """The leader overview (polled)."""
-    if "leader" not in queries.home_kinds(request.user):
+    if "leader" not in queries.home_kinds(principal_of(request)):
         raise Http404("overview")
     etag = fragment_etag(request, "leader")
 
@@ -149,8 +151,8 @@ def leader_panel(request):
         block = {
             "kind": "leader",
             "overviews": [
-                queries.leader_overview(request.user, area, now=now)
-                for area in queries.leader_areas(request.user)[:3]
+                queries.leader_overview(principal_of(request), area, now=now)
+                for area in queries.leader_areas(principal_of(request))[:3]
             ],
             "now": now,
             "poll": poll_seconds() * 2,
@@ -166,7 +168,7 @@ def block(request, kind: str):
     """One role's tiles and the clicked queue (a tile click swaps this in)."""
     _kind_or_404(request, kind)
     data = queue_block(
-        request.user, kind, scope=_scope(request), selected=request.GET.get("queue", "")
+        principal_of(request), kind, scope=_scope(request), selected=request.GET.get("queue", "")
     )
     return render(request, "console/home/_block.html", {"block": data})
 
@@ -180,7 +182,7 @@ def side(request, kind: str):
     etag = fragment_etag(request, "side", kind, scope)
 
     def build():
-        data = side_panel(request.user, kind, scope, timezone.now())
+        data = side_panel(principal_of(request), kind, scope, timezone.now())
         return render(request, "console/home/_side.html", {"side": data})
 
     return conditional(request, etag, build)

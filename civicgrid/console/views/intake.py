@@ -24,6 +24,7 @@ from civicgrid.cases.engine import can_view
 from civicgrid.cases.models import Category, Priority, Source
 from civicgrid.cases.selectors import case_duplicates
 from civicgrid.core.errors import DomainError
+from civicgrid.people.access import principal_of
 from civicgrid.people.models import Role
 from civicgrid.people.scoping import has_role, scope_q
 from civicgrid.territory import spatial
@@ -51,14 +52,14 @@ CRS_CHOICES = [
 
 
 def _operator_or_404(request) -> None:
-    if not has_role(request.user, Role.OPERATOR):
+    if not has_role(principal_of(request), Role.OPERATOR):
         raise Http404("intake")
 
 
 def _context(request, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
     from django.conf import settings
 
-    bounds = queries.scope_bounds(request.user)
+    bounds = queries.scope_bounds(principal_of(request))
     return {
         "values": values,
         "errors": errors,
@@ -123,7 +124,7 @@ def intake(request):
             messages.success(request, _("Accepted and filed."))
         except DomainError as exc:
             messages.warning(request, _("Not accepted: %(m)s") % {"m": exc.message})
-    if can_view(request.user, case):
+    if can_view(principal_of(request), case):
         return redirect("console:case_detail", pk=case.pk)
     return redirect("console:intake")
 
@@ -156,7 +157,7 @@ def intake_locate(request):
         except DomainError as exc:
             ctx["owner_error"] = exc.message
         ctx["duplicates"] = case_duplicates(
-            category=category, lat=res.lat, lng=res.lng, user=request.user
+            category=category, lat=res.lat, lng=res.lng, user=principal_of(request)
         )
     return render(request, "console/intake/_locate.html", ctx)
 
@@ -171,7 +172,7 @@ def intake_places(request):
     if len(text) >= 2:
         for model, kind in ((Area, "area"), (Grid, "grid")):
             qs = (
-                model.objects.filter(scope_q(request.user), min_lng__isnull=False)
+                model.objects.filter(scope_q(principal_of(request)), min_lng__isnull=False)
                 .filter(Q(name__icontains=text) | Q(code__startswith=text))
                 .order_by("code")[:8]
             )

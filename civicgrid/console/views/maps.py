@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import State
 from civicgrid.core.errors import DomainError
+from civicgrid.people.access import principal_of
 
 from .. import queries
 from .common import clean_choice
@@ -36,7 +37,7 @@ def map_page(request):
             "states": State.choices,
             "categories": queries.category_choices(),
             "map_config": {
-                "bounds": queries.scope_bounds(request.user),
+                "bounds": queries.scope_bounds(principal_of(request)),
                 "tile_url": settings.MAP_TILE_URL,
                 "tile_attribution": settings.MAP_TILE_ATTRIBUTION,
                 "limit": queries.MAP_LIMIT,
@@ -52,7 +53,7 @@ def map_cases(request):
     ``[id, lat, lng, light, state, tracking_code, category]``."""
     try:
         bbox = queries.parse_bbox(request.GET.get("bbox"))
-        data = queries.map_points(request.user, bbox, _filters(request))
+        data = queries.map_points(principal_of(request), bbox, _filters(request))
     except DomainError as exc:
         return JsonResponse(exc.as_dict(), status=400)
     response = JsonResponse(data)

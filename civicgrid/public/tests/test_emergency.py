@@ -15,7 +15,7 @@ from civicgrid.field.tests.conftest import A1, A2
 from civicgrid.public import services
 from civicgrid.public.models import EmergencyDevice
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 @pytest.fixture

@@ -1,17 +1,28 @@
 """Revoke API tokens: by prefix (as listed by the admin) or every token of a user."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
 from civicgrid.api.models import ApiToken
 from civicgrid.audit.context import acting_as
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Revoke the API token with PREFIX (e.g. cg_AbC1), or all of --user's tokens."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Revoke the API token with PREFIX (e.g. cg_AbC1), or all of --user's tokens."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("prefix", nargs="?", default="")
-        parser.add_argument("--user", default="", help="revoke every token of this username")
+        parser.add_argument(
+            "prefix",
+            nargs="?",
+            default="",
+            help=gettext_lazy("The token's prefix, as the admin lists it."),
+        )
+        parser.add_argument(
+            "--user", default="", help=gettext_lazy("Revoke every token of this username.")
+        )
 
     def handle(self, *args, prefix: str, user: str, **options):
         if bool(prefix) == bool(user):

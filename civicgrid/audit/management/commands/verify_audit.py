@@ -1,12 +1,16 @@
 """Walk the audit chain and report the first broken row (exit status 1 when broken)."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
 from civicgrid.audit import services
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Verify the SM3 hash chain of the audit trail; report the first broken row."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Verify the SM3 hash chain of the audit trail; report the first broken row."
+    )
 
     def handle(self, *args, **options):
         checked, broken = services.verify()

@@ -5,16 +5,29 @@ launched (make run, systemd, several workers in production); the sweep is idempo
 """
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
+
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Run the SLA catch-up sweep, then the django-tasks database worker."
+class Command(TranslatedCommand):
+    help = gettext_lazy("Run the SLA catch-up sweep, then the django-tasks database worker.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--interval", type=float, default=1.0)
-        parser.add_argument("--queue-name", default="default")
-        parser.add_argument("--batch", action="store_true", help="Exit when the queue is empty.")
+        parser.add_argument(
+            "--interval",
+            type=float,
+            default=1.0,
+            help=gettext_lazy("Seconds between polls of the task queue (default %(default)s)."),
+        )
+        parser.add_argument(
+            "--queue-name",
+            default="default",
+            help=gettext_lazy("Task queue to process (default %(default)s)."),
+        )
+        parser.add_argument(
+            "--batch", action="store_true", help=gettext_lazy("Exit when the queue is empty.")
+        )
 
     def handle(self, *args, **opts):
         call_command("sla_sweep", stdout=self.stdout)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicgrid.core.management.base import TranslatedCommand
 from civicgrid.territory.io import export_territory
 from civicgrid.territory.models import Area
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Export areas, grids and micro-grids (optionally one area's subtree) with properties "
         "code, name, kind, households, population; the file imports back unchanged."
