@@ -10,7 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import DomainError
-from civicgrid.people.models import Role, RoleAssignment
+from civicgrid.people.access import principal_of
+from civicgrid.people.models import Role
+from civicgrid.territory.models import Area
 
 from .models import Action, AuditEvent
 from .registry import SPECS
@@ -26,9 +28,11 @@ def can_read_audit(user) -> bool:
     if user.is_superuser:
         return True
     if "_can_read_audit" not in user.__dict__:
-        user.__dict__["_can_read_audit"] = RoleAssignment.objects.filter(
-            user=user, role=Role.ADMIN, area__parent__isnull=True
-        ).exists()
+        # The request's principal already holds the assignments: no query for non-admins.
+        admin_areas = principal_of(user).areas_of(Role.ADMIN)
+        user.__dict__["_can_read_audit"] = bool(admin_areas) and (
+            Area.objects.filter(pk__in=admin_areas, parent__isnull=True).exists()
+        )
     return user.__dict__["_can_read_audit"]
 
 
