@@ -159,3 +159,12 @@ def frozen_clock():
     """
     with time_machine.travel(FROZEN_AT, tick=False):
         yield FROZEN_AT
+
+
+@pytest.fixture
+def stopped_clock():
+    """Stop the clock where it is now (for browser tests, whose cookies need today's date)."""
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller

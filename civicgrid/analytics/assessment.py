@@ -21,11 +21,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
 from civicgrid.cases.models import Case, CaseAction, GridTask, GridTaskState, Source, State
+from civicgrid.core.conf import options
 from civicgrid.people.models import GridMember, Role
 from civicgrid.people.scoping import scope_q
 
@@ -50,7 +50,7 @@ SORT_KEYS = (
 
 
 def verify_limit_hours() -> float:
-    return float(getattr(settings, "CIVICGRID", {}).get("VERIFY_LIMIT_HOURS", 24))
+    return options().VERIFY_LIMIT_HOURS
 
 
 def field_stats() -> Callable[..., dict[int, dict]] | None:
@@ -62,7 +62,7 @@ def field_stats() -> Callable[..., dict[int, dict]] | None:
     ``CIVICGRID["ASSESSMENT_FIELD_STATS"]`` (a dotted path) when set, else ``fieldstats``, which
     reads the field app's patrols, track points and check-ins.
     """
-    path = getattr(settings, "CIVICGRID", {}).get("ASSESSMENT_FIELD_STATS")
+    path = options().ASSESSMENT_FIELD_STATS
     if path:
         try:
             return import_string(path)

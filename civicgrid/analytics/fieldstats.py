@@ -9,7 +9,7 @@ field app does not import analytics, so there is no cycle.
   latitude and longitude) in which they recorded at least one track point during the month;
   cells are counted inside the grid boundary (cell centre in the polygon);
 - check-ins in the month;
-- base data touched: None until a base-data model exists.
+- base data touched: the worker's base-data changes (change log rows) and visits in the month.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from functools import lru_cache
 import shapely
 from django.db.models import Count, FloatField, Func, Sum
 
+from civicgrid.basedata.models import ChangeLog, Visit
 from civicgrid.field.models import CheckIn, Patrol, TrackPoint
 from civicgrid.people.models import GridMember
 
@@ -72,7 +73,23 @@ def worker_month_stats(*, user_ids: list[int], start: dt.datetime, end: dt.datet
     for row in rows:
         out[row["worker_id"]]["checkins"] = row["n"]
     _coverage(out, user_ids, start, end)
+    _base_data(out, user_ids, start, end)
     return out
+
+
+def _base_data(out: dict, user_ids, start, end) -> None:
+    """Base-data records created or changed, and visits made, by each worker in the period."""
+    for uid in user_ids:
+        out[uid]["base_data_touched"] = 0
+    for model, who in ((ChangeLog, "actor_id"), (Visit, "worker_id")):
+        rows = (
+            model.objects.filter(**{f"{who}__in": user_ids, "at__gte": start, "at__lt": end})
+            .values(who)
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        for row in rows:
+            out[row[who]]["base_data_touched"] += row["n"]
 
 
 def _coverage(out: dict, user_ids, start, end) -> None:

@@ -70,6 +70,7 @@ SPECS: dict[str, Spec] = {
     "api.apitoken": Spec(ignore=frozenset({"last_used_at"}), secret=frozenset({"digest"})),
     "analytics.export": Spec(create_action="export", only_create=True),
     "console.phonereveal": Spec(create_action="reveal", only_create=True),
+    "basedata.reveallog": Spec(create_action="reveal", only_create=True),
 }
 
 

@@ -7,6 +7,15 @@ import ipaddress
 from django.conf import settings
 
 
+def _header() -> str:
+    header = getattr(settings, "CLIENT_IP_HEADER", "")
+    if header:
+        return header
+    from civicgrid.core.conf import options  # CIVICGRID["CLIENT_IP_HEADER"] (same env variable)
+
+    return options().CLIENT_IP_HEADER
+
+
 def client_ip(request) -> str:
     """REMOTE_ADDR, or the header named by ``CLIENT_IP_HEADER`` (e.g. ``HTTP_X_REAL_IP``).
 
@@ -14,7 +23,7 @@ def client_ip(request) -> str:
     so trusting one the proxy passes through lets every request pick its own address.
     """
     meta = getattr(request, "META", None) or {}
-    header = getattr(settings, "CLIENT_IP_HEADER", "") or "REMOTE_ADDR"
+    header = _header() or "REMOTE_ADDR"
     raw = meta.get(header) or ""
     if header != "REMOTE_ADDR":
         # X-Forwarded-For style lists: the proxy appends the peer it saw, so the last entry is

@@ -23,3 +23,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {"NAME": ""}  # in-memory
 LANGUAGE_CODE = "zh-hans"
 LOGGING = {**LOGGING, "loggers": {**LOGGING["loggers"], "civicgrid.audit": {"level": "WARNING"}}}
+# Fixed personal-data keys so tests never touch a key file (never use these anywhere else).
+PII_KEYRING = {
+    "keys": {"t1": "dGVzdC1rZXktb25lLTE2Qg==", "t2": "dGVzdC1rZXktdHdvLTE2Qg=="},
+    "active": "t1",
+    "index_key": "dGVzdC1ibGluZC1pbmRleC1rZXktMzItYnl0ZXMhISE=",
+}

@@ -213,4 +213,4 @@ def test_field_models_are_picked_up_when_present(world, march):
     assert data["field_data"] is True
     assert r["patrol_km"] == 3.25 and r["checkins"] == 2
     assert r["patrol_coverage"] == pytest.approx(3 / 200)
-    assert r["base_data_touched"] is None
+    assert r["base_data_touched"] == 0  # base data installed, nothing touched in March

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils.translation import gettext_lazy
 
+from civicgrid.core.conf import options
 from civicgrid.core.management.base import TranslatedCommand
 
 CHROMIUM = "/usr/bin/chromium"
@@ -238,7 +239,7 @@ class Command(TranslatedCommand):
         raise CommandError("the server did not start within 60 s")
 
     def _take(self, browser, base, shots, out: Path, width: int, height: int) -> None:
-        password = settings.CIVICGRID["DEMO_PASSWORD"]
+        password = options().DEMO_PASSWORD
         contexts: dict[tuple[str, str], object] = {}
         failures = []
         for shot in shots:

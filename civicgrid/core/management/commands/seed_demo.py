@@ -1,4 +1,4 @@
-"""`manage.py seed_demo`: the deterministic demo city (DOMAIN §7, docs/demo-city.md)."""
+"""`manage.py seed_demo`: the deterministic demo city (docs/domain.md §7, docs/demo-city.md)."""
 
 from __future__ import annotations
 

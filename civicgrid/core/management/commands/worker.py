@@ -1,8 +1,13 @@
 """The background worker: catch up missed SLA deadlines, then process tasks (django-tasks db_worker).
 
 Every worker start runs the catch-up sweep, so deadlines survive restarts however the worker is
-launched (make run, systemd, several workers in production); the sweep is idempotent.
+launched (make run, make prod, systemd, several workers in production); the sweep is idempotent.
+While it runs the worker keeps a heartbeat row fresh (civicgrid.ops), which /readyz checks; at start
+it re-queues tasks a killed worker left running (civicgrid.ops.reclaim).
 """
+
+import os
+import socket
 
 from django.core.management import call_command
 from django.utils.translation import gettext_lazy
@@ -28,16 +33,32 @@ class Command(TranslatedCommand):
         parser.add_argument(
             "--batch", action="store_true", help=gettext_lazy("Exit when the queue is empty.")
         )
+        parser.add_argument(
+            "--worker-id",
+            default="",
+            help=gettext_lazy("Unique id of this worker (default: host-pid)."),
+        )
 
     def handle(self, *args, **opts):
-        call_command("sla_sweep", stdout=self.stdout)
-        worker_args = [
-            "--interval",
-            str(opts["interval"]),
-            "--queue-name",
-            opts["queue_name"],
-            "--no-reload",
-        ]
-        if opts["batch"]:
-            worker_args.append("--batch")
-        call_command("db_worker", *worker_args)
+        from civicgrid.ops.heartbeat import Heartbeat
+        from civicgrid.ops.reclaim import reclaim_orphans
+
+        worker_id = (opts["worker_id"] or f"{socket.gethostname()}-{os.getpid()}")[:64]
+        heartbeat = Heartbeat(worker_id).start()
+        try:
+            reclaim_orphans(worker_id)  # tasks a killed worker left running run again
+            call_command("sla_sweep", stdout=self.stdout)
+            worker_args = [
+                "--interval",
+                str(opts["interval"]),
+                "--queue-name",
+                opts["queue_name"],
+                "--worker-id",
+                worker_id,
+                "--no-reload",
+            ]
+            if opts["batch"]:
+                worker_args.append("--batch")
+            call_command("db_worker", *worker_args)
+        finally:
+            heartbeat.stop()

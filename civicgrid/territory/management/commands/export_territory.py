@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.management.base import TranslatedCommand
-from civicgrid.territory.io import export_territory
+from civicgrid.territory.io import CRS_CHOICES, export_territory
 from civicgrid.territory.models import Area
 
 
@@ -34,6 +34,12 @@ class Command(TranslatedCommand):
         parser.add_argument(
             "--no-micro", action="store_true", help=gettext_lazy("Leave out micro-grids.")
         )
+        parser.add_argument(
+            "--crs",
+            choices=CRS_CHOICES,
+            default="wgs84",
+            help=gettext_lazy("Coordinate system of the file (default wgs84)."),
+        )
 
     def handle(self, *args, **opts):
         path = opts["file"]
@@ -50,7 +56,9 @@ class Command(TranslatedCommand):
             actor = get_user_model().objects.filter(username=opts["user"]).first()
             if actor is None:
                 raise CommandError(_("No user named %(u)s.") % {"u": opts["user"]}, returncode=2)
-        data = export_territory(fmt=fmt, root=root, actor=actor, include_micro=not opts["no_micro"])
+        data = export_territory(
+            fmt=fmt, root=root, actor=actor, include_micro=not opts["no_micro"], crs=opts["crs"]
+        )
         if path == "-":
             self.stdout.write(data.decode("utf-8"), ending="")
             return

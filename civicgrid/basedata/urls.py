@@ -1,0 +1,17 @@
+from django.urls import path
+
+from . import views
+
+app_name = "basedata"
+urlpatterns = [
+    path("", views.roster, name="roster"),
+    path("persons/export.xlsx", views.person_export, name="person_export"),
+    path("persons/import/", views.person_import, name="person_import"),
+    path("persons/template.xlsx", views.import_template, name="import_template"),
+    path("persons/<int:pk>/", views.person_detail, name="person_detail"),
+    path("persons/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
+    path("tags/", views.tag_list, name="tags"),
+    path("grids/<str:code>/", views.grid_profile, name="grid_profile"),
+    path("<str:entity>/", views.record_list, name="records"),
+    path("<str:entity>/<int:pk>/", views.record_detail, name="record_detail"),
+]
