@@ -21,9 +21,10 @@ def demo_password_accounts(limit: int = 20) -> list[str]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import check_password
 
+    from civicgrid.core.conf import options
     from civicgrid.core.demo.people import ACCOUNTS
 
-    password = settings.CIVICGRID.get("DEMO_PASSWORD", "")
+    password = options().DEMO_PASSWORD
     if not password:
         return []
     User = get_user_model()

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.test import RequestFactory
 from django.urls import reverse
 
+from civicgrid.core.conf import options
 from civicgrid.security import checks
 from civicgrid.security.urls import safe_next
 
@@ -144,7 +145,7 @@ def test_bulk_dispatch_does_not_redirect_off_site(client, world):
 def test_demo_password_check_warns_in_production(world, settings):
     settings.DEBUG = False
     world.operator_a.username = "operator"  # a named demo account
-    world.operator_a.set_password(settings.CIVICGRID["DEMO_PASSWORD"])
+    world.operator_a.set_password(options().DEMO_PASSWORD)
     world.operator_a.save()
     for u in (world.handler_a, world.leader_a):  # generated accounts share one hash
         u.password = world.operator_a.password
@@ -171,7 +172,7 @@ def test_demo_password_check_runs_with_manage_py_check(world, settings, capsys):
 
     settings.DEBUG = False
     world.citizen.username = "citizen"
-    world.citizen.set_password(settings.CIVICGRID["DEMO_PASSWORD"])
+    world.citizen.set_password(options().DEMO_PASSWORD)
     world.citizen.save()
     call_command("check")
     assert "W001" in capsys.readouterr().err
