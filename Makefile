@@ -41,6 +41,7 @@ assets: install $(VENDOR_STAMP)
 
 migrate: install
 	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py createcachetable
 
 demo: migrate
 	$(PY) manage.py seed_demo --if-empty

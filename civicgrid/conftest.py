@@ -39,6 +39,16 @@ def _fresh_locate_index():
     spatial.reset()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit and sign-in counters live in the cache: each test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def world(db):
     city = AreaFactory(code="140200000000", name="测试市", geom=box(X0, Y0, X0 + 0.04, Y0 + 0.02))

@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/", api.urls),
     path("", include("civicgrid.core.urls")),
     path("territory/", include("civicgrid.territory.urls")),
+    path("console/audit/", include("civicgrid.audit.urls")),
     path("console/", include("civicgrid.console.urls")),
     path("analytics/", include("civicgrid.analytics.urls")),
     path("field/", include("civicgrid.field.urls")),

@@ -10,9 +10,9 @@ def _user_for_token(token: str):
         .filter(digest=ApiToken.hash(token), revoked=False, user__is_active=True)
         .first()
     )
-    if row is None:
-        return None
     now = timezone.now()
+    if row is None or row.expires_at is None or row.expires_at <= now:
+        return None
     # Writing last_used on every call would turn each read into a write; once a minute is enough.
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -193,6 +193,17 @@ def seed_from_package(years: list[int] | None = None) -> int:
     existing = set(Holiday.objects.values_list("date", flat=True))
     new = [r for r in rows if r.date not in existing]
     Holiday.objects.bulk_create(new, batch_size=500)
+    if new:
+        # bulk_create sends no model signals: one audit event lists the days added.
+        from civicgrid.audit.services import record
+
+        record(
+            "import",
+            object_type="cases.holiday",
+            object_repr="chinesecalendar",
+            after={"days": [[r.date, r.is_workday, r.name] for r in new]},
+            details={"years": years, "added": len(new)},
+        )
     clear_cache()
     return len(new)
 

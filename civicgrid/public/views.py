@@ -17,18 +17,15 @@ from shapely.geometry import mapping
 
 from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.security import net
 from civicgrid.territory.models import Area, Grid
 
 from . import selectors, services
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The caller's address; behind a proxy set CIVICGRID["CLIENT_IP_HEADER"] (e.g.
-    ``HTTP_X_REAL_IP``) to the header the proxy sets, never to one the client controls."""
-    header = options().CLIENT_IP_HEADER
-    if header and request.META.get(header):
-        return request.META[header].split(",")[0].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """The caller's address (settings.CLIENT_IP_HEADER names a trusted proxy's header)."""
+    return net.client_ip(request)
 
 
 def public_url(request: HttpRequest, path: str) -> str:

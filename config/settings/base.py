@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     # Listed so /api/docs serves Swagger UI from its bundled static files, not from a CDN.
     "ninja",
     "civicgrid.core",
+    "civicgrid.security",
+    "civicgrid.audit",
     "civicgrid.territory",
     "civicgrid.people",
     "civicgrid.cases",
@@ -76,8 +78,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "civicgrid.security.middleware.SessionTimeoutMiddleware",
     # One access object per request (civicgrid.people.access).
     "civicgrid.people.access.PrincipalMiddleware",
+    "civicgrid.audit.context.AuditContextMiddleware",
+    "civicgrid.security.middleware.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -133,6 +138,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "people.User"
 AUTHENTICATION_BACKENDS = [
+    # Refuses inside a per-account delay or past the per-address budget, before any password check.
+    "civicgrid.security.loginguard.LoginGuardBackend",
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
@@ -142,7 +149,10 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": max(10, int(os.environ.get("PASSWORD_MIN_LENGTH", "10")))},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -156,6 +166,24 @@ AXES_COOLOFF_TIME = float(os.environ.get("AXES_COOLOFF_HOURS", "0.25"))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/lockout.html"
+AXES_CLIENT_IP_CALLABLE = "civicgrid.security.net.client_ip"
+# The client address: REMOTE_ADDR unless a trusted proxy overwrites a header on every request
+# (e.g. CLIENT_IP_HEADER=HTTP_X_REAL_IP behind nginx with `proxy_set_header X-Real-IP $remote_addr`).
+CLIENT_IP_HEADER = os.environ.get("CLIENT_IP_HEADER", "")
+# Per-account progressive delay and per-address budget across accounts (civicgrid/security).
+LOGIN_ACCOUNT_FREE_FAILURES = int(os.environ.get("LOGIN_ACCOUNT_FREE_FAILURES", "3"))
+LOGIN_ACCOUNT_BASE_DELAY = int(os.environ.get("LOGIN_ACCOUNT_BASE_DELAY", "2"))
+LOGIN_ACCOUNT_MAX_DELAY = int(os.environ.get("LOGIN_ACCOUNT_MAX_DELAY", "900"))
+LOGIN_IP_FAILURES = int(os.environ.get("LOGIN_IP_FAILURES", "30"))
+# Anonymous endpoints: (scope, path regex, methods, ((window seconds, max requests), ...)) per IP.
+PATH_RATE_LIMITS = [
+    ("track", r"^/(api/public/)?track/", ("GET",), ((60, 30), (3600, 300))),
+    ("rate", r"^/api/public/track/[^/]+/rate$|^/track/[^/]+/$", ("POST",), ((3600, 10),)),
+    ("emergency", r"^/api/public/emergency$", ("POST",), ((600, 20), (86400, 200))),
+    ("open311", r"^/api/open311/", ("GET", "HEAD"), ((60, 60), (3600, 1000))),
+    # Keyed partners (a WeChat gateway) post for many citizens from one address.
+    ("open311_post", r"^/api/open311/", ("POST",), ((60, 30), (3600, 600))),
+]
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -186,10 +214,11 @@ TASKS = {
     }
 }
 
-# CACHE_URL: empty = this process's memory (one process only); redis://host:port/db = Redis;
-# db://table = a table in the database (`manage.py createcachetable`). Several web processes
-# (gunicorn) need a shared one: rate-limit counters and lockouts live there.
-CACHE_URL = os.environ.get("CACHE_URL", "")
+# One cache shared by every process: rate-limit counters and sign-in limits live there.
+# CACHE_URL (or REDIS_URL) redis://host:port/db = Redis; db://table = a database table;
+# locmem:// = this process's memory (one process only); empty = the database table
+# `civicgrid_cache`, which `migrate` creates.
+CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL") or ""
 if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
@@ -198,26 +227,43 @@ if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
             "KEY_PREFIX": "civicgrid",
         }
     }
-elif CACHE_URL.startswith("db://"):
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": CACHE_URL.removeprefix("db://") or "civicgrid_cache",
-        }
-    }
-else:
+elif CACHE_URL.startswith("locmem://"):
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
             "LOCATION": "civicgrid",
         }
     }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_URL.removeprefix("db://") or "civicgrid_cache",
+        }
+    }
 
+# Sessions and transport: secure by default outside DEBUG (docs/security.md).
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_IDLE_TIMEOUT = int(float(os.environ.get("SESSION_IDLE_MINUTES", "30")) * 60)
+SESSION_ABSOLUTE_TIMEOUT = int(float(os.environ.get("SESSION_ABSOLUTE_HOURS", "12")) * 3600)
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+SECURE_HSTS_SECONDS = int(os.environ.get("HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+# "HTTP_X_FORWARDED_PROTO,https": only when the proxy always sets (overwrites) that header.
+_proxy_ssl = env_list("SECURE_PROXY_SSL_HEADER", "")
+SECURE_PROXY_SSL_HEADER = (_proxy_ssl[0], _proxy_ssl[1]) if len(_proxy_ssl) == 2 else None
 X_FRAME_OPTIONS = "SAMEORIGIN"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# API tokens expire (days; a token may be issued for less) and can be revoked.
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "90"))
+# Audit trail retention: purge_audit refuses anything younger (never below 180 days).
+AUDIT_RETENTION_DAYS = max(180, int(os.environ.get("AUDIT_RETENTION_DAYS", "180")))
 
 # Map: with no tile server configured the base layer is the area and grid boundaries themselves.
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from civicgrid.audit.selectors import can_read_audit
 from civicgrid.cases.engine import state_label
 from civicgrid.cases.models import OPEN_STATES
 from civicgrid.people.access import principal_of
@@ -123,7 +124,9 @@ def console_nav(context):
     return {
         "user": user,
         "is_operator": "operator" in kinds,
+        "is_auditor": can_read_audit(user),
         "current": current,
+        "audit_current": bool(match and match.app_name == "audit"),
         "request": request,
     }
 

@@ -37,6 +37,7 @@ from civicgrid.cases.selectors import case_duplicates_of, case_get_for, case_tim
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.people.access import principal_of
 from civicgrid.people.models import Department
+from civicgrid.security.urls import safe_next
 from civicgrid.territory.selectors import grid_list_for
 
 from .. import forms, queries
@@ -193,7 +194,7 @@ def bulk_dispatch(request):
         for r in results:
             if not r["ok"]:
                 messages.warning(request, f"{r['code'] or r['id']}: {r['message']}")
-    return redirect(request.POST.get("next") or reverse("console:case_list"))
+    return redirect(safe_next(request, reverse("console:case_list")))
 
 
 # --- detail --------------------------------------------------------------------------------------

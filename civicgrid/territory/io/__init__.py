@@ -16,7 +16,7 @@ from typing import IO, Any
 from django.db import transaction
 
 from ..services import require_editor
-from .apply import apply_plan
+from .apply import apply_plan, audit_import
 from .plan import ImportPlan, PlanError, PlanRow, build_plan
 from .readers import RawFeature, read_features, sniff_format
 from .writers import export_rows, export_territory, write_geojson, write_shapefile_zip
@@ -82,6 +82,8 @@ def import_territory(
         if plan.ok:
             apply_plan(plan)
             plan.applied = True
+            # Bulk writes send no model signals: one audit event describes the whole import.
+            audit_import(plan, actor=actor, filename=filename or name, crs=crs, force=force)
     return plan
 
 

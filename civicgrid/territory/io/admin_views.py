@@ -250,6 +250,15 @@ class ImportAdminMixin:
             raise PermissionDenied
         # Without an area the export is everything the user may see.
         data = export_territory(fmt=fmt, root=root, actor=request.user, crs=crs)
+        from civicgrid.audit.services import record
+
+        record(
+            "export",
+            object_type="territory.area",
+            object_id=str(root.pk) if root else "",
+            object_repr=root.code if root else "all",
+            details={"format": fmt, "bytes": len(data)},
+        )
         stem = f"territory-{root.code if root else 'all'}"
         if fmt == "shp":
             response = HttpResponse(data, content_type="application/zip")

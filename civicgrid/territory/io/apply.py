@@ -62,6 +62,39 @@ def apply_plan(plan: ImportPlan) -> None:
         bump_version()
 
 
+AUDIT_ITEMS = 5000  # changes listed in one import's audit event; the counts cover the rest
+
+
+def audit_import(plan: ImportPlan, *, actor, filename: str, crs: str | None, force: bool) -> None:
+    """Append the import's audit event: counts per layer and each created or changed feature."""
+    from civicgrid.audit.context import actor_for_user
+    from civicgrid.audit.services import record
+
+    todo = [it for it in plan.items if it.layer and it.action != "unchanged"]
+    counts: dict[str, dict[str, int]] = {}
+    for it in todo:
+        layer = counts.setdefault(it.layer, {"create": 0, "update": 0})
+        layer[it.action] += 1
+    changes = [
+        {
+            "code": it.code,
+            "layer": it.layer,
+            "action": it.action,
+            "geometry_changed": it.geom_changed,
+            "fields": {k: [old, new] for k, (old, new) in it.changes.items()},
+        }
+        for it in todo[:AUDIT_ITEMS]
+    ]
+    record(
+        "import",
+        object_type="territory.import",
+        object_repr=(filename or "")[:200],
+        after={"counts": counts, "changes": changes, "listed": len(changes), "total": len(todo)},
+        details={"file": filename, "crs": crs, "force": force},
+        actor=actor_for_user(actor),
+    )
+
+
 def _new_area(it: Item, area_pk: dict[str, int]) -> Area:
     a = Area(
         code=it.code,

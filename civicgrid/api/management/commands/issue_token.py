@@ -5,6 +5,7 @@ from django.core.management.base import CommandError
 from django.utils.translation import gettext_lazy
 
 from civicgrid.api.models import ApiToken
+from civicgrid.audit.context import acting_as
 from civicgrid.core.management.base import TranslatedCommand
 
 
@@ -19,8 +20,14 @@ class Command(TranslatedCommand):
             "name",
             help=gettext_lazy("What uses the token, e.g. a device or a system (1–100 characters)."),
         )
+        parser.add_argument(
+            "--days",
+            type=int,
+            default=None,
+            help=gettext_lazy("Days the token is valid (default and maximum: API_TOKEN_DAYS)."),
+        )
 
-    def handle(self, *args, username: str, name: str, **options):
+    def handle(self, *args, username: str, name: str, days=None, **options):
         user = get_user_model().objects.filter(username=username).first()
         if user is None:
             raise CommandError(f"user {username!r} not found")
@@ -29,10 +36,15 @@ class Command(TranslatedCommand):
         name = name.strip()
         if not name or len(name) > 100:
             raise CommandError("name must be 1 to 100 characters")
-        _row, token = ApiToken.issue(user=user, name=name)
+        try:
+            with acting_as(label="manage.py issue_token"):
+                row, token = ApiToken.issue(user=user, name=name, days=days)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         # Only the token on stdout, so scripts can capture it: TOKEN=$(manage.py issue_token …)
         self.stdout.write(token)
         self.stderr.write(
-            f"Token {name!r} issued for {username}. Store it now: it cannot be shown again. "
+            f"Token {name!r} issued for {username}, valid until {row.expires_at:%Y-%m-%d %H:%M} "
+            "UTC. Store it now: it cannot be shown again. "
             "Use it as 'Authorization: Bearer <token>' or 'X-API-Token: <token>'."
         )

@@ -1,0 +1,1 @@
+"""No tables: the security app keeps its counters in the cache."""
