@@ -8,7 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BENCH_SCALE ?= full
 
-.PHONY: run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+PROD_PORT ?= 8080
+
+BACKUP_DIR ?= var/backups
+
+.PHONY: prod backup restore backup-drill replica-drill fault-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -48,6 +52,34 @@ run: assets demo
 	@trap 'kill 0' EXIT INT TERM; \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py worker --interval 1 & \
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver --noreload $(HOST):$(PORT)
+
+# The production stack from this checkout: nginx -> gunicorn -> Django (DEBUG off), two task
+# workers, PostgreSQL from DATABASE_URL (default: local database civicgrid). DEMO=1 loads the demo
+# city into an empty database. Ctrl-C stops everything. See docs/operations.md.
+prod: assets
+	PROD_PORT=$(PROD_PORT) bash scripts/prod.sh
+
+# Database (pg_dump -Fc) + media archive + checksum manifest into $(BACKUP_DIR)/civicgrid-<time>/.
+backup: install
+	$(PY) scripts/backup.py backup --out $(BACKUP_DIR)
+
+# make restore BACKUP=var/backups/civicgrid-... [TARGET_DATABASE_URL=...] [FORCE=1]
+restore: install
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=<folder> [TARGET_DATABASE_URL=url] [FORCE=1]"; exit 2; }
+	$(PY) scripts/backup.py restore $(BACKUP) --database-url "$${TARGET_DATABASE_URL:-$$DATABASE_URL}" $(if $(FORCE),--force)
+
+# Backup, restore into a new database and folder, compare every table and the media, serve it.
+backup-drill: install
+	bash scripts/backup_drill.sh
+
+# A private primary + streaming replica (initdb/pg_basebackup in a temp folder, private ports).
+replica-drill: install
+	bash scripts/replica_drill.sh
+
+# kill -9 web workers while 8 clients report and retry with their client_id (DATABASE_URL: a
+# database with the demo city, e.g. bench_prod_0): every report lands exactly once.
+fault-drill: install
+	$(PY) scripts/fault_drill.py
 
 chromium:
 	@bash scripts/ensure-chromium.sh

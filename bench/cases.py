@@ -483,7 +483,6 @@ def _free_port() -> int:
 
 
 def _drive_api(reporters: list[dict], seconds: float, max_requests: int, procs: int) -> dict:
-    from bench._util import percentile
 
     port = _free_port()
     env = {**os.environ}
@@ -502,82 +501,7 @@ def _drive_api(reporters: list[dict], seconds: float, max_requests: int, procs: 
             line = s.stdout.readline()
             if "ready" not in line:
                 raise RuntimeError(f"bench server did not start: {line!r}")
-        run_id = uuid.uuid4().hex[:10]
-
-        def post(rep: dict, serial: str) -> tuple[int, bytes]:
-            body = json.dumps(
-                {
-                    "category": "0101",
-                    "description": "基准测试：楼上住户漏水与楼下发生争执",
-                    "lat": rep["lat"],
-                    "lng": rep["lng"],
-                    "source": "grid_worker",
-                    "client_id": f"bench-{run_id}-{serial}",
-                }
-            )
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            try:
-                conn.request(
-                    "POST",
-                    "/api/cases/",
-                    body=body.encode(),
-                    headers={
-                        "Authorization": f"Bearer {rep['token']}",
-                        "Content-Type": "application/json",
-                        "Host": "localhost",
-                    },
-                )
-                resp = conn.getresponse()
-                return resp.status, resp.read()
-            finally:
-                conn.close()
-
-        # Warm every process (imports, the Locate index, URL resolver) before the clock starts.
-        for i in range(6 * procs):
-            status, body = post(reporters[i % len(reporters)], f"warm-{i}")
-            if status != 201:
-                raise RuntimeError(f"warm-up report failed: {status} {body[:300]!r}")
-
-        lock = threading.Lock()
-        counter = {"sent": 0, "created": 0, "errors": 0, "first_error": None}
-        latencies: list[float] = []
-        barrier = threading.Barrier(len(reporters) + 1)
-
-        def client(idx: int, rep: dict) -> None:
-            barrier.wait()
-            serial = 0
-            while time.perf_counter() < deadline:
-                with lock:
-                    if counter["sent"] >= max_requests:
-                        return
-                    counter["sent"] += 1
-                serial += 1
-                t = time.perf_counter()
-                try:
-                    status, body = post(rep, f"{idx}-{serial}")
-                except OSError as exc:
-                    status, body = 0, str(exc).encode()
-                dt_us = (time.perf_counter() - t) * 1e6
-                with lock:
-                    latencies.append(dt_us)
-                    if status == 201:
-                        counter["created"] += 1
-                    else:
-                        counter["errors"] += 1
-                        counter["first_error"] = counter["first_error"] or (status, body[:300])
-
-        threads = [
-            threading.Thread(target=client, args=(i, r), daemon=True)
-            for i, r in enumerate(reporters)
-        ]
-        for t in threads:
-            t.start()
-        deadline = time.perf_counter() + seconds
-        started = time.perf_counter()
-        barrier.wait()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
+        result = drive_reports(reporters, port, seconds, max_requests, warm=6 * procs)
     finally:
         for s in servers:
             s.terminate()
@@ -587,6 +511,92 @@ def _drive_api(reporters: list[dict], seconds: float, max_requests: int, procs: 
             except subprocess.TimeoutExpired:
                 s.kill()
                 s.wait()
+    return result
+
+
+def drive_reports(
+    reporters: list[dict], port: int, seconds: float, max_requests: int, *, warm: int
+) -> dict:
+    """One client thread per reporter posting reports to 127.0.0.1:``port`` for ``seconds``
+    (after ``warm`` warm-up reports); every report carries a unique client_id. Also used by
+    bench/prod.py against nginx + gunicorn."""
+    from bench._util import percentile
+
+    run_id = uuid.uuid4().hex[:10]
+
+    def post(rep: dict, serial: str) -> tuple[int, bytes]:
+        body = json.dumps(
+            {
+                "category": "0101",
+                "description": "基准测试：楼上住户漏水与楼下发生争执",
+                "lat": rep["lat"],
+                "lng": rep["lng"],
+                "source": "grid_worker",
+                "client_id": f"bench-{run_id}-{serial}",
+            }
+        )
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request(
+                "POST",
+                "/api/cases/",
+                body=body.encode(),
+                headers={
+                    "Authorization": f"Bearer {rep['token']}",
+                    "Content-Type": "application/json",
+                    "Host": "localhost",
+                },
+            )
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    # Warm every process (imports, the Locate index, URL resolver) before the clock starts.
+    for i in range(warm):
+        status, body = post(reporters[i % len(reporters)], f"warm-{i}")
+        if status != 201:
+            raise RuntimeError(f"warm-up report failed: {status} {body[:300]!r}")
+
+    lock = threading.Lock()
+    counter = {"sent": 0, "created": 0, "errors": 0, "first_error": None}
+    latencies: list[float] = []
+    barrier = threading.Barrier(len(reporters) + 1)
+
+    def client(idx: int, rep: dict) -> None:
+        barrier.wait()
+        serial = 0
+        while time.perf_counter() < deadline:
+            with lock:
+                if counter["sent"] >= max_requests:
+                    return
+                counter["sent"] += 1
+            serial += 1
+            t = time.perf_counter()
+            try:
+                status, body = post(rep, f"{idx}-{serial}")
+            except OSError as exc:
+                status, body = 0, str(exc).encode()
+            dt_us = (time.perf_counter() - t) * 1e6
+            with lock:
+                latencies.append(dt_us)
+                if status == 201:
+                    counter["created"] += 1
+                else:
+                    counter["errors"] += 1
+                    counter["first_error"] = counter["first_error"] or (status, body[:300])
+
+    threads = [
+        threading.Thread(target=client, args=(i, r), daemon=True) for i, r in enumerate(reporters)
+    ]
+    for t in threads:
+        t.start()
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    barrier.wait()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
     if counter["errors"]:
         _log(f"intake errors: {counter['errors']}, first: {counter['first_error']}")
     rps = counter["created"] / elapsed

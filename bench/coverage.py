@@ -94,7 +94,7 @@ def generate(n_grids: int, n_communities: int, seed: int = 7):
     grid_pts = _scatter(rng, [g for _c, g in communities], n_grids)
     grids = []
     for (ccode, cell), pts in zip(communities, grid_pts, strict=True):
-        # Numbered west→east, north→south as in DOMAIN §1.
+        # Numbered west→east, north→south as in docs/domain.md §1.
         order = np.lexsort((pts[:, 0], -np.round(pts[:, 1], 3)))
         for k, g in enumerate(_cells(pts[order], cell), 1):
             grids.append([f"{ccode}{k:03d}", ccode, g])

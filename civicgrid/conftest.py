@@ -9,9 +9,11 @@ chief_a (street A1), leader_a (district A), admin (city), outsider_b (operator o
 citizen.
 """
 
+import datetime as dt
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from shapely.geometry import box
 
 from civicgrid.people.models import Role
@@ -132,3 +134,27 @@ def world(db):
         outsider_b=outsider_b,
         citizen=citizen,
     )
+
+
+# A Wednesday morning in an ordinary working week (no holiday near it, calendar data known), so
+# deadlines in working hours, "today" periods and SLA lights never depend on when the suite runs.
+FROZEN_AT = dt.datetime(2025, 6, 11, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+
+@pytest.fixture
+def frozen_clock():
+    """Stop the clock at ``FROZEN_AT`` for the test: every comparison with "now" is exact.
+
+    Tests that need time to pass travel further from it (``time_machine.travel(...)``).
+    """
+    with time_machine.travel(FROZEN_AT, tick=False):
+        yield FROZEN_AT
+
+
+@pytest.fixture
+def stopped_clock():
+    """Stop the clock where it is now (for browser tests, whose cookies need today's date)."""
+    from django.utils import timezone
+
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        yield traveller

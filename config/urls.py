@@ -5,6 +5,7 @@ from django.urls import include, path
 from civicgrid.api.api import api
 
 urlpatterns = [
+    path("", include("civicgrid.ops.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", api.urls),
     path("", include("civicgrid.core.urls")),

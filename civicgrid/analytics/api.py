@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Query, Router
+from ninja import Path, Query, Router
 
+from civicgrid.api.params import Limit, ObjectId
 from civicgrid.core.errors import NotFound
 
 from . import dashboard, early_warning, indicators
@@ -152,9 +153,9 @@ def get_departments(request: HttpRequest, p: Query[ScoreParams]):
     response=list[OverdueRow],
     summary="Open cases past their deadline now",
 )
-def get_overdue(request: HttpRequest, p: Query[Params], limit: int = 50):
+def get_overdue(request: HttpRequest, p: Query[Params], limit: Limit = 50):
     _period, filters = parse(request, p)
-    return dashboard.overdue_rows(request.user, filters, limit=max(1, min(limit, 500)))
+    return dashboard.overdue_rows(request.user, filters, limit=limit)
 
 
 @router.get(
@@ -260,7 +261,7 @@ def list_exports(request: HttpRequest):
     response=ExportOut,
     summary="One of my exports",
 )
-def get_export(request: HttpRequest, export_id: int):
+def get_export(request: HttpRequest, export_id: Path[ObjectId]):
     e = Export.objects.filter(pk=export_id, user=request.user).first()
     if e is None:
         raise NotFound("export")

@@ -9,7 +9,7 @@ Per grid worker of the grids in scope, for one month:
   result being submitted;
 - grid tasks (下派任务) completed in the month and the share completed by their deadline;
 - patrol km, patrol coverage of their grid, check-ins and base-data records touched, from the
-  field app through ``field_stats`` (shown as "no data" while the field app provides none).
+  field app through ``field_stats`` (shown as "no data" when a configured provider fails).
 
 The number of reports is shown for context only; no column rewards volume.
 """
@@ -21,21 +21,21 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.utils.module_loading import import_string
 
 from civicgrid.cases.models import Case, CaseAction, GridTask, GridTaskState, Source, State
+from civicgrid.core.conf import options
 from civicgrid.people.models import GridMember, Role
 from civicgrid.people.scoping import scope_q
 
+from . import fieldstats
 from .periods import Period
 from .selectors import ANALYTICS_ROLES, Filters
 from .workcalendar import Epoch
 
 logger = logging.getLogger(__name__)
 
-FIELD_STATS_DEFAULT = "civicgrid.field.stats.worker_month_stats"
 FIELD_KEYS = ("patrol_km", "patrol_coverage", "checkins", "base_data_touched")
 SORT_KEYS = (
     "name",
@@ -50,32 +50,26 @@ SORT_KEYS = (
 
 
 def verify_limit_hours() -> float:
-    return float(getattr(settings, "CIVICGRID", {}).get("VERIFY_LIMIT_HOURS", 24))
+    return options().VERIFY_LIMIT_HOURS
 
 
 def field_stats() -> Callable[..., dict[int, dict]] | None:
-    """The field app's provider, or None while it has none.
+    """The provider of the field columns, or None when the configured one cannot be loaded.
 
     Contract (docs/analytics.md): ``worker_month_stats(*, user_ids, start, end)`` returns
     ``{user_id: {"patrol_km": float, "patrol_coverage": 0..1, "checkins": int,
-    "base_data_touched": int}}``; missing users or keys show as "no data". Looked up in this
-    order: ``CIVICGRID["ASSESSMENT_FIELD_STATS"]`` (a dotted path), the field app's own
-    ``civicgrid.field.stats.worker_month_stats``, then ``fieldstats`` reading the field app's
-    ``Patrol``/``TrackPoint``/``CheckIn`` models when they exist.
+    "base_data_touched": int}}``; missing users or keys show as "no data". The provider is
+    ``CIVICGRID["ASSESSMENT_FIELD_STATS"]`` (a dotted path) when set, else ``fieldstats``, which
+    reads the field app's patrols, track points and check-ins.
     """
-    path = getattr(settings, "CIVICGRID", {}).get("ASSESSMENT_FIELD_STATS")
+    path = options().ASSESSMENT_FIELD_STATS
     if path:
         try:
             return import_string(path)
         except ImportError:
+            logger.exception("ASSESSMENT_FIELD_STATS %r cannot be imported", path)
             return None
-    try:
-        return import_string(FIELD_STATS_DEFAULT)
-    except ImportError:
-        pass
-    from . import fieldstats
-
-    return fieldstats.worker_month_stats if fieldstats.available() else None
+    return fieldstats.worker_month_stats
 
 
 def _share(num: int, den: int) -> float | None:

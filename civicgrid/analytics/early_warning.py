@@ -23,7 +23,6 @@ import datetime as dt
 import math
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
@@ -31,6 +30,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civicgrid.cases.models import Case, Category
+from civicgrid.core.conf import options
 from civicgrid.territory import codes
 from civicgrid.territory.models import Area
 
@@ -42,7 +42,7 @@ P_THRESHOLD = 0.001
 
 
 def _setting(name: str, default):
-    return getattr(settings, "CIVICGRID", {}).get(name, default)
+    return getattr(options(), name)
 
 
 def area_level() -> int:

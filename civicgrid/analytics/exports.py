@@ -1,15 +1,14 @@
 """Export writers: cases, indicators and the worker assessment to CSV or Excel.
 
 Run by the task worker (``tasks.export_run_task``). Rows stream from the database
-(``iterator(chunk_size=…)``) into a temporary file — CSV through ``csv.writer``, Excel through
-openpyxl's write-only workbook — so memory stays flat however many rows there are; progress is
-written to the ``Export`` row every chunk for the page's progress bar. The filters are applied
+(``iterator(chunk_size=…)``) into a temporary file — CSV and Excel (openpyxl's write-only
+workbook) through ``core.spreadsheets``, which writes formula-like text as text — so memory stays
+flat however many rows there are; progress is written to the ``Export`` row every chunk for the page's progress bar. The filters are applied
 as the requester (their scope), and phones and reporter names are masked.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
 import os
@@ -23,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicgrid.cases.models import Case, Source, State
+from civicgrid.core.spreadsheets import SafeCsvWriter, xlsx_row
 from civicgrid.people.access import principal_scope
 from civicgrid.people.models import User
 
@@ -215,7 +215,7 @@ def write_csv(path: str, header: list[str], rows: Iterable[list], progress) -> i
     n = 0
     # UTF-8 with BOM: Excel on Chinese Windows opens it without garbling.
     with open(path, "w", newline="", encoding="utf-8-sig") as f:
-        w = csv.writer(f)
+        w = SafeCsvWriter(f)
         w.writerow(header)
         for row in rows:
             w.writerow(row)
@@ -230,10 +230,10 @@ def write_xlsx(path: str, header: list[str], rows: Iterable[list], progress) -> 
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(title="data")
-    ws.append(header)
+    ws.append(xlsx_row(ws, header))
     n = 0
     for row in rows:
-        ws.append(row)
+        ws.append(xlsx_row(ws, row))
         n += 1
         if n % CHUNK == 0:
             progress(n)

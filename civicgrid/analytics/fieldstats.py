@@ -1,9 +1,8 @@
 """Field figures for the grid-worker assessment, read from the field app's models when present.
 
-This is the built-in provider behind ``assessment.field_stats()``: it is used when the field app
-offers no ``worker_month_stats`` of its own and its ``Patrol``/``CheckIn`` models exist; it reads
-them only through ``django.apps`` (no import of the field app), so the analytics app works
-before, during and after the field app is built.
+This is the default provider behind ``assessment.field_stats()`` (a deployment may name another
+one in ``CIVICGRID["ASSESSMENT_FIELD_STATS"]``). It reads the field app's models directly: the
+field app does not import analytics, so there is no cycle.
 
 - patrol km: the distance of the worker's patrols started in the month;
 - patrol coverage: the share of their grids' cells (≈ 110 m × 85 m squares, ``CELL_DEG`` of
@@ -20,9 +19,9 @@ import math
 from functools import lru_cache
 
 import shapely
-from django.apps import apps
 from django.db.models import Count, FloatField, Func, Sum
 
+from civicgrid.field.models import CheckIn, Patrol, TrackPoint
 from civicgrid.people.models import GridMember
 
 CELL_DEG = 0.001
@@ -38,17 +37,6 @@ class _Cell(Func):
         sql, params = compiler.compile(self.source_expressions[0])
         cast = "integer" if connection.vendor == "postgresql" else "INTEGER"
         return f"CAST({fn}(({sql}) / {CELL_DEG}) AS {cast})", params
-
-
-def _model(name: str):
-    try:
-        return apps.get_model("field", name)
-    except LookupError:
-        return None
-
-
-def available() -> bool:
-    return _model("Patrol") is not None
 
 
 @lru_cache(maxsize=4096)
@@ -68,35 +56,26 @@ def _grid_cells(code: str, boundary: bytes) -> frozenset[tuple[int, int]]:
 
 
 def worker_month_stats(*, user_ids: list[int], start: dt.datetime, end: dt.datetime) -> dict:
-    Patrol, TrackPoint, CheckIn = _model("Patrol"), _model("TrackPoint"), _model("CheckIn")
-    out: dict[int, dict] = {uid: {} for uid in user_ids}
-    if Patrol is None:
-        return {}
+    """Patrol km, coverage and check-ins of ``user_ids`` in [start, end)."""
+    out: dict[int, dict] = {uid: {"patrol_km": 0.0, "checkins": 0} for uid in user_ids}
     patrols = Patrol.objects.filter(
         worker_id__in=user_ids, started_at__gte=start, started_at__lt=end
     )
     for row in patrols.values("worker_id").annotate(m=Sum("distance_m")).order_by():
         out[row["worker_id"]]["patrol_km"] = round((row["m"] or 0) / 1000, 2)
-    if CheckIn is not None:
-        rows = (
-            CheckIn.objects.filter(
-                worker_id__in=user_ids, checked_at__gte=start, checked_at__lt=end
-            )
-            .values("worker_id")
-            .annotate(n=Count("pk"))
-            .order_by()
-        )
-        for row in rows:
-            out[row["worker_id"]]["checkins"] = row["n"]
-    for uid in user_ids:
-        out[uid].setdefault("patrol_km", 0.0)
-        out[uid].setdefault("checkins", 0 if CheckIn is not None else None)
-    if TrackPoint is not None:
-        _coverage(out, TrackPoint, user_ids, start, end)
+    rows = (
+        CheckIn.objects.filter(worker_id__in=user_ids, checked_at__gte=start, checked_at__lt=end)
+        .values("worker_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for row in rows:
+        out[row["worker_id"]]["checkins"] = row["n"]
+    _coverage(out, user_ids, start, end)
     return out
 
 
-def _coverage(out: dict, TrackPoint, user_ids, start, end) -> None:
+def _coverage(out: dict, user_ids, start, end) -> None:
     grids: dict[int, list[tuple[str, bytes]]] = {}
     rows = GridMember.objects.filter(user_id__in=user_ids).values_list(
         "user_id", "grid__code", "grid__boundary"

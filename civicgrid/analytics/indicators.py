@@ -1,4 +1,4 @@
-"""The indicators of DOMAIN.md §6, defined once and used by the dashboard, the API and exports.
+"""The indicators of docs/domain.md §6, defined once and used by the dashboard, the API and exports.
 
 Every figure is computed in the database with conditional aggregation over a handful of
 statements: one for the cases reported, filed or closed in the period and their durations; up
@@ -36,7 +36,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Case as Cond
 from django.db.models import (
@@ -59,6 +58,7 @@ from django.utils.translation import pgettext_lazy
 
 from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervision
 from civicgrid.cases.models import overdue_q as case_overdue_q
+from civicgrid.core.conf import options
 
 from . import workcalendar
 from .periods import Period
@@ -114,7 +114,7 @@ INDICATORS: tuple[Indicator, ...] = (
     ),
 )
 BY_KEY = {i.key: i for i in INDICATORS}
-# The dashboard's tiles, in DOMAIN/issue order.
+# The dashboard's tiles, in docs/domain.md order.
 TILES = (
     "received",
     "filed",
@@ -593,7 +593,7 @@ def values(
     now: dt.datetime | None = None,
     keys: Iterable[str] | None = None,
 ) -> dict[str, float | int | None]:
-    """The indicators of DOMAIN §6 for ``user``'s scope, ``period`` and ``filters`` (all of
+    """The indicators of docs/domain.md §6 for ``user``'s scope, ``period`` and ``filters`` (all of
     them, or at least ``keys``: the others may then be None or incomplete)."""
     return compute(user, period, filters, now=now, keys=keys)[None].values()
 
@@ -665,7 +665,7 @@ DEFAULT_WEIGHTS = {
 
 def score_weights(overrides: dict | None = None) -> dict[str, float]:
     weights = dict(DEFAULT_WEIGHTS)
-    weights.update(getattr(settings, "CIVICGRID", {}).get("DEPARTMENT_SCORE_WEIGHTS", {}))
+    weights.update(options().DEPARTMENT_SCORE_WEIGHTS)
     for k, v in (overrides or {}).items():
         if k in weights and v is not None:
             weights[k] = float(v)

@@ -10,9 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django_tasks import default_task_backend, task
+
+from civicgrid.core.conf import options
+from civicgrid.core.locks import serialized
 
 from . import early_warning, exports
 
@@ -25,7 +27,7 @@ def export_run_task(export_id: int) -> str:
 
 
 def scan_interval() -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get("EARLY_WARNING_SECONDS", 600))
+    return options().EARLY_WARNING_SECONDS
 
 
 @task()
@@ -52,8 +54,11 @@ def schedule_next(delay: int | None = None) -> bool:
     """Queue the next scan unless one is waiting; False on backends that cannot defer."""
     if not default_task_backend.supports_defer:
         return False
-    if _pending_scans():
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=scan_interval() if delay is None else delay)
-    early_warning_task.using(run_after=run_after).enqueue()
+    with serialized("early_warning_schedule"):  # two workers finishing together queue one chain
+        if _pending_scans():
+            return False
+        run_after = timezone.now() + dt.timedelta(
+            seconds=scan_interval() if delay is None else delay
+        )
+        early_warning_task.using(run_after=run_after).enqueue()
     return True

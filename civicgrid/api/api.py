@@ -3,7 +3,9 @@
 import logging
 from importlib import import_module
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
@@ -67,8 +69,16 @@ def not_found(request, exc):
     return _error(request, 404, "not_found", str(exc) or "not found")
 
 
+def _open311(request) -> bool:
+    return request.path.startswith("/api/open311/")
+
+
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):
+    if _open311(request):
+        from .open311 import error_response
+
+        return error_response(request, 400, _first_error(exc))
     errors = []
     for e in exc.errors:
         loc = [str(x) for x in e.get("loc", []) if x not in ("body", "query", "path", "payload")]
@@ -90,6 +100,35 @@ HTTP_ERROR_CODES = {403: "forbidden", 405: "method_not_allowed", 429: "throttled
 def http_error(request, exc: HttpError):
     code = "csrf_failed" if "CSRF" in exc.message else HTTP_ERROR_CODES.get(exc.status_code)
     return _error(request, exc.status_code, code or "http_error", exc.message)
+
+
+def _first_error(exc: ValidationError) -> str:
+    for e in exc.errors:
+        loc = [str(x) for x in e.get("loc", []) if x not in ("body", "query", "path", "payload")]
+        return f"{'.'.join(loc)}: {e.get('msg', 'invalid')}" if loc else e.get("msg", "invalid")
+    return "invalid request"
+
+
+# Malformed bodies fail inside Django's parser, before any endpoint code: one guard for all.
+@api.exception_handler(MultiPartParserError)
+def bad_multipart(request, exc):
+    message = f"malformed multipart/form-data body: {exc}"
+    if _open311(request):
+        from .open311 import error_response
+
+        return error_response(request, 400, message)
+    return _error(request, 400, "invalid_multipart", message)
+
+
+@api.exception_handler(TooManyFieldsSent)
+@api.exception_handler(TooManyFilesSent)
+def too_many_parts(request, exc):
+    return _error(request, 400, "too_many_parts", str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_big(request, exc):
+    return _error(request, 413, "request_too_large", str(exc))
 
 
 @api.exception_handler(Exception)

@@ -11,19 +11,21 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from civicgrid.core.errors import NotFound
+from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.people.access import principal_of
 from civicgrid.people.scoping import STAFF_ROLES, has_role
 
-from . import services
+from . import channels, services
 from .attachments import attachment_prepare, attachment_save
-from .engine import OPERATOR, REPORTER, allowed_actions, capacities, state_label
+from .engine import REPORTER, allowed_actions, capacities, state_label
 from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
 from .schemas import (
     CaseAcceptIn,
@@ -40,6 +42,7 @@ from .schemas import (
     CaseMergeIn,
     CaseNoteIn,
     CasePage,
+    CasePhonesOut,
     CaseRateIn,
     CaseReasonIn,
     CaseReportIn,
@@ -115,6 +118,11 @@ def _attachment(att: Attachment) -> dict:
     }
 
 
+def _reporter_shown(case: Case) -> str:
+    shown = case.reporter_display
+    return _mask_phone(shown) if shown and shown == case.reporter_phone else shown
+
+
 def _detail(case: Case, user) -> dict:
     caps = capacities(user, case)
     # Someone who is only the reporter (a citizen) gets the public view of their own case.
@@ -124,8 +132,9 @@ def _detail(case: Case, user) -> dict:
     out.update(
         scope_code=case.scope_code,
         owner={"id": case.owner.pk, "name": case.owner.name, "area_code": case.owner_code},
-        reporter="" if public else case.reporter_display,
-        reporter_phone=phone if (OPERATOR in caps or REPORTER in caps) else _mask_phone(phone),
+        reporter="" if public else _reporter_shown(case),
+        # Masked for staff too: the full number only through POST /{key}/reveal-phone (logged).
+        reporter_phone=phone if REPORTER in caps else _mask_phone(phone),
         response_due=case.response_due,
         handling_due=case.handling_due,
         final_due=case.final_due,
@@ -138,7 +147,10 @@ def _detail(case: Case, user) -> dict:
         result=case.result,
         satisfaction=case.satisfaction,
         rating_text=case.rating_text,
-        merged_into=case.merged_into.tracking_code if case.merged_into_id else None,
+        # The surviving case is another citizen's: its code would open their report.
+        merged_into=(
+            case.merged_into.tracking_code if case.merged_into_id and not public else None
+        ),
         counters={
             "reworks": case.rework_count,
             "extensions": case.extension_count,
@@ -217,6 +229,8 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]):
 def report_case(request: HttpRequest, payload: CaseReportIn):
     """201 with the new case; 200 with the first case when ``client_id`` was already used."""
     data = payload.dict()
+    data["source"] = channels.api_report_source(request.user, data.get("source"))
+    data["priority"] = channels.api_report_priority(request.user, data.get("priority"))
     case, created = services.case_report_outcome(actor=request.user, **data)
     if not created:
         # The first delivery's case, loaded bare by the idempotency check: read it as the
@@ -240,6 +254,33 @@ def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
 @router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
 def get_case(request: HttpRequest, key: str):
     return _detail(case_get_for(principal_of(request), key), principal_of(request))
+
+
+@router.post(
+    "/{key}/reveal-phone",
+    response=CasePhonesOut,
+    summary="The reporter's full phone number (operators, handlers, assignees; logged)",
+)
+def reveal_phone(request: HttpRequest, key: str):
+    """Every call writes a reveal row (who, which case, when, from where); 403 without the
+    capacity to call back, 404 outside scope."""
+    from civicgrid.console.services import reporter_phone_reveal
+    from civicgrid.public.views import client_ip
+
+    case = case_get_for(request.user, key)
+    try:
+        phones = reporter_phone_reveal(case=case, actor=request.user, ip=client_ip(request))
+    except PermissionDenied:
+        raise DomainError(
+            "permission_denied",
+            _("Only the center, the handling unit or the assigned worker may see the number."),
+            status=403,
+        ) from None
+    return {
+        "reporter_phone": phones.reporter_phone,
+        "contact_name": phones.contact_name,
+        "contact_phone": phones.contact_phone,
+    }
 
 
 @router.get(

@@ -13,11 +13,11 @@ import io
 import warnings
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 
 from .models import Attachment, AttachmentKind
@@ -30,7 +30,7 @@ IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
 
 def _limit(name: str, default: int) -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get(name, default))
+    return getattr(options(), name)
 
 
 @dataclass

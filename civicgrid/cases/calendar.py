@@ -5,7 +5,7 @@ when it is Monday–Friday. The table is seeded from the ``chinesecalendar`` pac
 by admins each year once the State Council publishes the arrangement; a year without any entry
 therefore falls back to weekends-only, and ``calendar_warnings`` tells the admin home about it.
 
-The office periods come from ``settings.CIVICGRID["WORK_PERIODS"]`` (local time, default
+The office periods come from the option ``WORK_PERIODS`` (civicgrid.core.conf) (local time, default
 09:00–12:00 and 13:30–17:30, i.e. 7 working hours a day).
 """
 
@@ -16,9 +16,10 @@ import threading
 import time
 from decimal import Decimal
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from civicgrid.core.conf import options
 
 DEFAULT_PERIODS = (("09:00", "12:00"), ("13:30", "17:30"))
 _CACHE_TTL = 60.0  # seconds; other processes see admin edits within a minute
@@ -32,7 +33,7 @@ def _parse(hhmm: str) -> dt.time:
 
 
 def work_periods() -> list[tuple[dt.time, dt.time]]:
-    raw = getattr(settings, "CIVICGRID", {}).get("WORK_PERIODS", DEFAULT_PERIODS)
+    raw = options().WORK_PERIODS
     return [(_parse(a), _parse(b)) for a, b in raw]
 
 

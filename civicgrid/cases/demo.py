@@ -88,6 +88,9 @@ CATEGORIES = [
     ("0802", "电动车违规充电", V, "YJ", 3, 1, 2, W, True, True),
     ("0803", "消防设施损坏", T, "YJ", 3, 2, 14, W, False, True),
 ]
+# Never on the public square map: disputes, special groups, sensitive public-security items and
+# the requests of one poor household (a private class hides all its items).
+PRIVATE_CODES = {"01", "07", "0201", "0203", "0601"}
 # How often each leaf is reported (grid workers mostly find 市容 and 消防 matters).
 WEIGHTS = {
     "0101": 8, "0102": 3, "0103": 2, "0104": 4, "0201": 2, "0202": 1, "0203": 0.5,
@@ -224,6 +227,9 @@ def seed_categories(ctx) -> dict[str, Category]:
                     photo_required=photo,
                 ),
             )
+        if cat.code in PRIVATE_CODES and not cat.is_private:
+            cat.is_private = True
+            cat.save(update_fields=["is_private"])
         out[cat.code] = cat
     return out
 

@@ -94,6 +94,15 @@ class Category(models.Model):
     self_closable = models.BooleanField(_("grid worker may self-close"), default=False)
     photo_required = models.BooleanField(_("photo required"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    is_private = models.BooleanField(
+        _("private"),
+        default=False,
+        help_text=_(
+            "Never shown on the public square map or in Open311's public search "
+            "(disputes, special groups, sensitive public-security items). "
+            "A private class makes all its items private."
+        ),
+    )
 
     class Meta:
         verbose_name = _("category")

@@ -157,7 +157,9 @@ class CaseDetail(CaseSummary):
     scope_code: str
     owner: CaseCenterRef
     reporter: str
-    reporter_phone: str = Field(description="full for operators of the case, masked otherwise")
+    reporter_phone: str = Field(
+        description="masked (full only for the reporter); staff use POST /{key}/reveal-phone"
+    )
     response_due: dt.datetime | None
     handling_due: dt.datetime | None
     final_due: dt.datetime | None
@@ -170,12 +172,20 @@ class CaseDetail(CaseSummary):
     result: str
     satisfaction: int | None
     rating_text: str
-    merged_into: str | None = Field(None, description="tracking code of the surviving case")
+    merged_into: str | None = Field(
+        None, description="tracking code of the surviving case (staff only; null for reporters)"
+    )
     counters: dict[str, int]
     capacities: list[str] = Field(description="what the caller is for this case")
     allowed_actions: list[str]
     attachments: list[CaseAttachmentOut] = []
     timeline: list[CaseTimelineEntry] = []
+
+
+class CasePhonesOut(Schema):
+    reporter_phone: str
+    contact_name: str = Field("", description="one-key calls: the device's emergency contact")
+    contact_phone: str = ""
 
 
 class CaseActionOut(Schema):
@@ -207,10 +217,13 @@ class CaseReportIn(Schema):
     lat: float = Field(ge=-90, le=90)
     lng: float = Field(ge=-180, le=180)
     crs: Crs = "wgs84"
-    source: SourceName = "citizen"
+    source: SourceName | None = Field(
+        None,
+        description="default from the caller's roles; one_key and api have their own channels",
+    )
     flow: Literal["case", "service"] = "case"
     address: str = Field("", max_length=200)
-    priority: int | None = Field(None, ge=1, le=4)
+    priority: int | None = Field(None, ge=1, le=4, description="operators only")
     reporter_name: str = Field("", max_length=50)
     reporter_phone: str = Field("", max_length=20)
     client_id: str | None = Field(

@@ -317,6 +317,18 @@ def case_duplicates_of(case: Case, user=None) -> list[tuple[Case, float]]:
     )
 
 
+# Notes a citizen may read (tracking page, citizen API, Open311): why a report was refused, what
+# the worker did on the spot, their own rating, and comments staff marked public. Verification
+# notes, results of handlers and every other note stay inside.
+PUBLIC_NOTE_ACTIONS = ("reject", "self_close", "rate")
+
+
+def public_note_shown(action: CaseAction) -> bool:
+    if action.action == "comment":
+        return action.data.get("internal", True) is False
+    return action.action in PUBLIC_NOTE_ACTIONS
+
+
 def case_timeline(case: Case, *, public: bool = False) -> list[dict]:
     """The action log as display rows; ``public`` hides internal notes and staff names."""
     from .engine import CAPACITY_LABELS, action_label, state_label
@@ -343,11 +355,7 @@ def case_timeline(case: Case, *, public: bool = False) -> list[dict]:
                 "from_state": a.from_state,
                 "to_state": a.to_state,
                 "to_state_label": state_label(a.to_state, case.flow) if a.to_state else "",
-                "note": (
-                    ""
-                    if public and a.action not in ("reject", "verify", "self_close", "rate")
-                    else a.note
-                ),
+                "note": a.note if not public or public_note_shown(a) else "",
                 "data": {} if public else a.data,
                 "created_at": a.created_at,
             }

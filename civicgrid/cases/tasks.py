@@ -17,12 +17,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_tasks import default_task_backend, task
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
+from civicgrid.core.locks import serialized
 
 from .actions import doers_of, operators_of
 from .adapters import notify
@@ -34,7 +35,7 @@ BATCH = 500
 
 
 def sweep_interval() -> int:
-    return int(getattr(settings, "CIVICGRID", {}).get("SLA_SWEEP_SECONDS", 60))
+    return options().SLA_SWEEP_SECONDS
 
 
 def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
@@ -143,8 +144,11 @@ def schedule_next(delay: int | None = None) -> bool:
     defer (the immediate backend in tests would otherwise recurse)."""
     if not default_task_backend.supports_defer:
         return False
-    if _pending_sweeps():
-        return False
-    run_after = timezone.now() + dt.timedelta(seconds=sweep_interval() if delay is None else delay)
-    sla_sweep_task.using(run_after=run_after).enqueue()
+    with serialized("sla_sweep_schedule"):  # two workers finishing together queue one chain
+        if _pending_sweeps():
+            return False
+        run_after = timezone.now() + dt.timedelta(
+            seconds=sweep_interval() if delay is None else delay
+        )
+        sla_sweep_task.using(run_after=run_after).enqueue()
     return True

@@ -10,8 +10,9 @@ import datetime as dt
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Status
+from ninja import Path, Router, Status
 
+from civicgrid.api.params import Limit, ObjectId
 from civicgrid.cases.models import Case
 from civicgrid.cases.selectors import case_get_for
 from civicgrid.core.errors import DomainError
@@ -121,17 +122,6 @@ def _flag(value) -> bool:
     return str(value or "").strip().lower() in {"1", "true", "on", "yes"}
 
 
-def _date(value: str | None, field: str) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise DomainError(
-            "invalid", _("%(field)s must be a date (YYYY-MM-DD).") % {"field": field}, field=field
-        ) from None
-
-
 # --- reports and case actions ------------------------------------------------------------------
 
 
@@ -180,7 +170,7 @@ def report(request: HttpRequest):
     response=FieldActionOut,
     summary="Verify, rework, self-close, sign or submit a case (multipart; once per client_id)",
 )
-def case_action(request: HttpRequest, case_id: int, action: str):
+def case_action(request: HttpRequest, case_id: Path[ObjectId], action: str):
     """Fields: client_id, text (note, reason or result); files photos (evidence)."""
     case: Case = case_get_for(request.user, case_id)
     answer, replayed = services.field_case_act(
@@ -199,7 +189,7 @@ def case_action(request: HttpRequest, case_id: int, action: str):
     response=FieldTaskDoneOut,
     summary="Complete a grid task with evidence (multipart; once per client_id)",
 )
-def task_complete(request: HttpRequest, task_id: int):
+def task_complete(request: HttpRequest, task_id: Path[ObjectId]):
     task = selectors.grid_task_get_for(request.user, task_id)
     answer, replayed = services.field_task_complete(
         actor=request.user,
@@ -264,14 +254,12 @@ def patrol_start(request: HttpRequest, payload: FieldPatrolStartIn):
 @router.get("/patrols", response=list[FieldPatrolOut], summary="Patrols I may see, newest first")
 def patrol_list(
     request: HttpRequest,
-    worker: int | None = None,
-    date: str | None = None,
+    worker: ObjectId | None = None,
+    date: dt.date | None = None,
     grid: str | None = None,
-    limit: int = 50,
+    limit: Limit = 50,
 ):
-    rows = selectors.patrol_list_for(
-        request.user, worker=worker, date=_date(date, "date"), grid=grid, limit=limit
-    )
+    rows = selectors.patrol_list_for(request.user, worker=worker, date=date, grid=grid, limit=limit)
     codes = {c for p in rows for c in (p.grid_stats or {}) if c}
     names = dict(Grid.objects.filter(code__in=codes).values_list("code", "name"))
     return [patrol_out(p, names) for p in rows]
@@ -280,8 +268,10 @@ def patrol_list(
 @router.get(
     "/patrols/summary", response=list[FieldSummaryRow], summary="Patrol hours and km per grid"
 )
-def patrol_summary(request: HttpRequest, date_from: str, date_to: str, grid: str | None = None):
-    start, end = _date(date_from, "date_from"), _date(date_to, "date_to")
+def patrol_summary(
+    request: HttpRequest, date_from: dt.date, date_to: dt.date, grid: str | None = None
+):
+    start, end = date_from, date_to
     if end < start:
         raise DomainError("invalid", _("date_to is before date_from."), field="date_to")
     if (end - start).days > 366:
@@ -337,8 +327,8 @@ def patrol_track(request: HttpRequest, key: str, crs: str = "wgs84"):
 
 
 @router.get("/workers/{worker_id}/track", summary="One worker's track over one day")
-def worker_track(request: HttpRequest, worker_id: int, date: str):
-    day = _date(date, "date")
+def worker_track(request: HttpRequest, worker_id: Path[ObjectId], date: dt.date):
+    day = date
     rows = selectors.worker_day_track(request.user, worker_id, day)
     return {"worker_id": worker_id, "date": day, "points": [list(r) for r in rows]}
 
@@ -380,6 +370,6 @@ def checkin(request: HttpRequest, payload: FieldCheckInIn):
 
 
 @router.get("/checkins", response=list[FieldCheckInOut], summary="Recent check-ins I may see")
-def checkin_list(request: HttpRequest, worker: int | None = None, limit: int = 50):
-    rows = selectors.checkin_list_for(request.user, worker=worker, limit=max(1, min(limit, 500)))
+def checkin_list(request: HttpRequest, worker: ObjectId | None = None, limit: Limit = 50):
+    rows = selectors.checkin_list_for(request.user, worker=worker, limit=limit)
     return [checkin_out(c) for c in rows]

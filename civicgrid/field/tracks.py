@@ -368,9 +368,9 @@ def ingest(
 
 
 def _async_commit() -> bool:
-    from django.conf import settings
+    from civicgrid.core.conf import options
 
-    return bool(getattr(settings, "CIVICGRID", {}).get("TRACK_ASYNC_COMMIT", False))
+    return options().TRACK_ASYNC_COMMIT
 
 
 def _insert(patrol_id: int, points: list[_Pt]) -> None:

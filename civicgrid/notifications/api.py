@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils.http import parse_etags
-from ninja import Query, Router, Schema
+from ninja import Field, Path, Query, Router, Schema
+
+from civicgrid.api.params import ObjectId
 
 from .schemas import (
     NotificationOut,
@@ -21,8 +23,8 @@ router = Router()
 class InboxFilters(Schema):
     unread: bool = False
     kind: str = ""
-    before: int | None = None
-    limit: int = 50
+    before: ObjectId | None = None
+    limit: int = Field(50, ge=1, le=200)
 
 
 @router.get("/", response=NotificationPage, summary="My notifications, newest first")
@@ -64,6 +66,6 @@ def read_all(request: HttpRequest):
 
 
 @router.post("/{int:notification_id}/read", response=NotificationOut, summary="Mark one read")
-def read_one(request: HttpRequest, notification_id: int):
+def read_one(request: HttpRequest, notification_id: Path[ObjectId]):
     row = notification_get_for(request.user, notification_id)
     return notification_mark_read(notification=row, actor=request.user)

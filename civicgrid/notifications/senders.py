@@ -1,6 +1,6 @@
 """Pluggable outbound senders (SMS today, WeChat templates later).
 
-``settings.CIVICGRID_SMS_SENDER`` is the dotted path of a class with ``send(*, to, body)``; it
+The option ``SMS_SENDER`` (civicgrid.core.conf) is the dotted path of a class with ``send(*, to, body)``; it
 raises on failure and may return a provider message id. The default only logs, so a fresh
 install never sends real messages; every attempt is still recorded as an ``OutboundMessage``.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.utils.module_loading import import_string
+
+from civicgrid.core.conf import options
 
 logger = logging.getLogger("civicgrid.sms")
 
@@ -35,7 +36,7 @@ class LogSender(BaseSender):
 
 
 def sender_path() -> str:
-    return getattr(settings, "CIVICGRID_SMS_SENDER", "") or DEFAULT_SMS_SENDER
+    return options().SMS_SENDER or DEFAULT_SMS_SENDER
 
 
 def get_sms_sender() -> BaseSender:

@@ -5,10 +5,13 @@ timeline and rating by tracking code, grid boards, and the one-key emergency cal
 devices (authenticated by the device token, not by a user).
 """
 
+import datetime as dt
+from typing import Literal
+
 import shapely
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema, Status
+from ninja import Field, Query, Router, Schema, Status
 from shapely.geometry import mapping
 
 from civicgrid.cases.engine import state_label
@@ -114,9 +117,16 @@ def track(request: HttpRequest, code: str):
         "result": c.result if c.state == "closed" else "",
         "satisfaction": c.satisfaction,
         "can_rate": pc.can_rate,
-        "merged_into": pc.merged_into,
+        "matter": _matter(pc.matter),
         "timeline": pc.timeline,
     }
+
+
+def _matter(matter: dict | None) -> dict | None:
+    if matter is None:
+        return None
+    steps = [{k: v for k, v in row.items() if k != "note"} for row in matter["timeline"]]
+    return {**matter, "timeline": steps}
 
 
 @router.post("/track/{code}/rate", auth=None, summary="Rate a closed report (1–5)")
@@ -209,6 +219,77 @@ def area_outlines(request: HttpRequest, level: int = 3):
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+class PublicSquareFilters(Schema):
+    category: str | None = Field(
+        None, max_length=200, pattern=r"^\d{2,4}(,\d{2,4})*$", description="class/item codes"
+    )
+    status: Literal["open", "closed"] | None = None
+    date_from: dt.date | None = Field(None, description="default: 90 days before date_to")
+    date_to: dt.date | None = Field(None, description="default: today")
+    bbox: str | None = Field(None, max_length=100, description="min_lng,min_lat,max_lng,max_lat")
+
+
+def _day_start(day: dt.date) -> dt.datetime:
+    from django.utils import timezone
+
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+@router.get(
+    "/square",
+    auth=None,
+    url_name="public_square",
+    summary="The public square map (广场地图): GeoJSON points",
+)
+def square(request: HttpRequest, filters: Query[PublicSquareFilters]):
+    """Public matters of the last 90 days (or the dates given): category, time, progress, and a
+    point coarsened to a ~100 m cell; never a private category. At most 1000, newest first."""
+    bbox = None
+    if filters.bbox:
+        try:
+            bbox = tuple(float(v) for v in filters.bbox.split(","))
+        except ValueError:
+            bbox = ()
+        if len(bbox) != 4:
+            raise DomainError(
+                "invalid", _("bbox must be min_lng,min_lat,max_lng,max_lat."), field="bbox"
+            )
+    start = _day_start(filters.date_from) if filters.date_from else None
+    end = _day_start(filters.date_to + dt.timedelta(days=1)) if filters.date_to else None
+    if start and end and end <= start:
+        raise DomainError("invalid", _("date_to is before date_from."), field="date_to")
+    if start and end and (end - start).days > selectors.SQUARE_DAYS + 1:
+        raise DomainError("invalid", _("At most 90 days at a time."), field="date_to")
+    items = selectors.square_map_list(
+        date_from=start,
+        date_to=end,
+        categories=filters.category.split(",") if filters.category else None,
+        status=filters.status,
+        bbox=bbox,
+    )
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [i.lng, i.lat]},
+                "properties": {
+                    "id": i.public_id,
+                    "category": i.category_name,
+                    "category_code": i.category_code,
+                    "class": i.class_name,
+                    "state": i.state,
+                    "state_label": i.state_label,
+                    "status": i.status,
+                    "reported_at": i.reported_at,
+                    "area": i.area_name,
+                },
+            }
+            for i in items
+        ],
+    }
 
 
 def _device_token(request: HttpRequest) -> str:

@@ -4,7 +4,7 @@ so a demo can press a button with curl; never do that with real devices."""
 
 from __future__ import annotations
 
-from civicgrid.field.demo import SURNAMES
+from civicgrid.core.demo.names import SURNAMES
 
 from .models import EmergencyDevice
 

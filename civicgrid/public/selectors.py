@@ -12,15 +12,13 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicgrid.cases.engine import state_label
 from civicgrid.cases.models import Attachment, AttachmentKind, Case, Category, State
 from civicgrid.cases.selectors import case_get_public, case_timeline
 from civicgrid.core.errors import NotFound
 from civicgrid.people.models import Center, GridAdviser, GridMember
 from civicgrid.territory.models import Area, Grid
 
-# Notes citizens may read: why a report was not accepted, what the worker did on the spot,
-# their own rating. Verification notes and comments stay inside.
-PUBLIC_NOTES = ("reject", "self_close", "rate")
 # The public names of the roles that act on a case.
 PUBLIC_ROLES = {
     "operator": gettext_lazy("Service center"),
@@ -75,7 +73,9 @@ class PublicCase:
     step: int  # 0..5 for the progress bar
     can_rate: bool
     department: str | None
-    merged_into: str | None
+    # A merged report follows the surviving case: its state and public steps, never its code,
+    # description, address, photos or notes (they belong to another citizen).
+    matter: dict | None = None
 
 
 def public_timeline(case: Case) -> list[dict]:
@@ -89,11 +89,30 @@ def public_timeline(case: Case) -> list[dict]:
                 "from_state": r["from_state"],
                 "to_state": r["to_state"],
                 "to_state_label": r["to_state_label"],
-                "note": r["note"] if r["action"] in PUBLIC_NOTES else "",
+                "note": r["note"],  # already only what case_timeline(public=True) shows
                 "created_at": r["created_at"],
             }
         )
     return rows
+
+
+def merged_matter(case: Case) -> dict | None:
+    """The progress of the case ``case`` was merged into, without anything of its content."""
+    target = Case.objects.filter(pk=case.merged_into_id).first()
+    if target is None:
+        return None
+    steps = [
+        {**row, "note": ""}
+        for row in public_timeline(target)
+        if row["action"] not in ("report", "rate", "comment")
+    ]
+    return {
+        "state": target.state,
+        "state_label": state_label(target.state, target.flow),
+        "hint": str(STATE_HINTS.get(target.state, "")),
+        "closed_at": target.closed_at,
+        "timeline": steps,
+    }
 
 
 def tracking_get(code: str) -> PublicCase:
@@ -116,13 +135,7 @@ def tracking_get(code: str) -> PublicCase:
     dept = None
     if case.department_id:
         dept = case.department.name
-    merged = None
-    if case.merged_into_id:
-        merged = (
-            Case.objects.filter(pk=case.merged_into_id)
-            .values_list("tracking_code", flat=True)
-            .first()
-        )
+    matter = merged_matter(case) if case.merged_into_id else None
     return PublicCase(
         case=case,
         timeline=public_timeline(case),
@@ -131,7 +144,7 @@ def tracking_get(code: str) -> PublicCase:
         step=step,
         can_rate=case.state == State.CLOSED and case.satisfaction is None,
         department=dept,
-        merged_into=merged,
+        matter=matter,
     )
 
 
@@ -228,3 +241,158 @@ def board_get(code: str) -> Board:
         center=center,
         geometry=grid.geometry,
     )
+
+
+# --- public square map (广场地图) --------------------------------------------------------------
+
+SQUARE_DAYS = 90  # default and longest window, as Open311 asks of a search
+SQUARE_LIMIT = 1000
+# Cells of 0.001° (≈ 111 m north–south, ≈ 85 m east–west in north China): the point shown.
+SQUARE_CELL = 0.001
+# What the map never shows: duplicates (the surviving case is shown), refused reports, one-key
+# calls (the home of a vulnerable person) and service orders (requests of one household).
+SQUARE_HIDDEN_STATES = (State.MERGED, State.REJECTED)
+SQUARE_HIDDEN_SOURCES = ("one_key",)
+
+
+@dataclass(frozen=True)
+class SquareItem:
+    """One matter as the public square map and Open311's public search show it."""
+
+    public_id: str
+    category_code: str
+    category_name: str
+    class_code: str
+    class_name: str
+    state: str
+    state_label: str
+    status: str  # open / closed
+    reported_at: Any
+    updated_at: Any
+    closed_at: Any
+    lat: float
+    lng: float
+    area_name: str
+
+
+def coarsen(value: float) -> float:
+    """The centre of the ~100 m cell that holds ``value`` (degrees)."""
+    import math
+
+    return round((math.floor(value / SQUARE_CELL) + 0.5) * SQUARE_CELL, 6)
+
+
+def square_public_id(pk: int) -> str:
+    return f"M{pk}"
+
+
+def _square_queryset():
+    from django.db.models import Q
+
+    from civicgrid.cases.models import Flow
+
+    return (
+        Case.objects.filter(flow=Flow.CASE)
+        .exclude(state__in=SQUARE_HIDDEN_STATES)
+        .exclude(source__in=SQUARE_HIDDEN_SOURCES)
+        .exclude(Q(category__is_private=True) | Q(category__parent__is_private=True))
+    )
+
+
+_SQUARE_COLUMNS = (
+    "pk",
+    "category__code",
+    "category__name",
+    "category__parent__code",
+    "category__parent__name",
+    "state",
+    "reported_at",
+    "updated_at",
+    "closed_at",
+    "lat",
+    "lng",
+    "area__name",
+)
+
+
+def _square_item(row: tuple) -> SquareItem:
+    pk, code, name, pcode, pname, state, reported, updated, closed, lat, lng, area = row
+    return SquareItem(
+        public_id=square_public_id(pk),
+        category_code=code,
+        category_name=name,
+        class_code=pcode or code,
+        class_name=pname or name,
+        state=state,
+        state_label=state_label(state),
+        status="closed" if state == State.CLOSED else "open",
+        reported_at=reported,
+        updated_at=updated,
+        closed_at=closed,
+        lat=coarsen(lat),
+        lng=coarsen(lng),
+        area_name=area,
+    )
+
+
+def square_map_list(
+    *,
+    date_from=None,
+    date_to=None,
+    categories: list[str] | None = None,
+    states: list[str] | None = None,
+    status: str | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    area_code: str | None = None,
+    limit: int = SQUARE_LIMIT,
+    now=None,
+) -> list[SquareItem]:
+    """Public matters reported in a window (default: the last 90 days), newest first.
+
+    Only what DOMAIN's square map allows: category, time, progress and a point coarsened to a
+    ~100 m cell; never names, phones, descriptions, addresses, photos or notes, and never a
+    private category (a private class hides all its items). ``categories`` are class or item
+    codes; ``status`` is ``open`` or ``closed``; ``bbox`` is (min_lng, min_lat, max_lng, max_lat).
+    """
+    import datetime as dt
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from civicgrid.cases.models import OPEN_STATES
+
+    now = now or timezone.now()
+    end = date_to or now
+    start = date_from or end - dt.timedelta(days=SQUARE_DAYS)
+    qs = _square_queryset().filter(reported_at__gte=start, reported_at__lte=end)
+    if categories:
+        q = Q()
+        for code in categories:
+            q |= Q(category__code=code) if len(code) > 2 else Q(category__code__startswith=code)
+        qs = qs.filter(q)
+    if states:
+        qs = qs.filter(state__in=states)
+    if status == "open":
+        qs = qs.filter(state__in=OPEN_STATES)
+    elif status == "closed":
+        qs = qs.filter(state=State.CLOSED)
+    if bbox is not None:
+        x0, y0, x1, y1 = bbox
+        qs = qs.filter(lng__gte=x0, lng__lte=x1, lat__gte=y0, lat__lte=y1)
+    if area_code:
+        from civicgrid.territory.codes import area_prefix
+
+        qs = qs.filter(scope_code__startswith=area_prefix(area_code))
+    rows = qs.order_by("-reported_at", "-pk").values_list(*_SQUARE_COLUMNS)[: max(1, limit)]
+    return [_square_item(r) for r in rows]
+
+
+def square_map_get(public_id: str) -> SquareItem:
+    """One matter of the square map by its public id (``M123``), or NotFound."""
+    text = (public_id or "").strip().upper()
+    if not (text.startswith("M") and text[1:].isdigit() and len(text) < 20):
+        raise NotFound(_("case"))
+    row = _square_queryset().filter(pk=int(text[1:])).values_list(*_SQUARE_COLUMNS).first()
+    if row is None:
+        raise NotFound(_("case"))
+    return _square_item(row)

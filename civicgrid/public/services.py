@@ -16,7 +16,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
@@ -33,6 +32,7 @@ from civicgrid.cases.models import (
     SlaUnit,
     Source,
 )
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory import crs as crs_mod
 from civicgrid.territory.models import Grid
@@ -45,11 +45,12 @@ MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 IP_LIMITS = ((600, 5), (86400, 20))
 PHONE_LIMITS = ((3600, 3), (86400, 10))
 ONE_KEY_WINDOW = dt.timedelta(minutes=30)
+ONE_KEY_CLIENT_PREFIX = "onekey-"  # + device id + press time: how a case finds its device
 ONE_KEY_CATEGORY = ("0704", "一键呼叫求助", "07", "特殊人群")
 
 
 def _conf(name: str, default: Any) -> Any:
-    return getattr(settings, "CIVICGRID", {}).get(name, default)
+    return getattr(options(), name)
 
 
 # --- rate limits -----------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def citizen_report(
 ) -> tuple[Case, bool]:
     """A citizen's report from the portal. Returns (case, created).
 
-    Anonymous reports need a mobile number (DOMAIN §2; it is how the reporter is called back);
+    Anonymous reports need a mobile number (docs/domain.md §2; it is how the reporter is called back);
     a signed-in citizen may leave it out. Repeats of one form (same client id) return the first
     case and are not counted against the limits.
     """
@@ -368,17 +369,20 @@ def emergency_call(*, token: str, now: dt.datetime | None = None) -> CallResult:
 
 
 def _one_key_case(device: EmergencyDevice, now: dt.datetime) -> Case:
+    # The description reaches exports, lists and the tracking page: no phone numbers in it and
+    # only a masked name. The numbers stay in structured fields (the reporter's phone, the
+    # device's contact), masked everywhere and shown in full through a logged reveal.
+    from .selectors import mask_name, mask_phone
+
     lines = [
         _("One-key emergency call from the home of %(name)s, a person living alone.")
-        % {"name": device.holder_name},
+        % {"name": mask_name(device.holder_name)},
         _("Registered address: %(a)s") % {"a": device.address},
     ]
-    if device.phone:
-        lines.append(_("Holder's phone: %(p)s") % {"p": device.phone})
     if device.contact_name or device.contact_phone:
         lines.append(
             _("Emergency contact: %(n)s %(p)s")
-            % {"n": device.contact_name, "p": device.contact_phone}
+            % {"n": mask_name(device.contact_name), "p": mask_phone(device.contact_phone)}
         )
     return case_services.case_report(
         actor=None,
@@ -391,8 +395,17 @@ def _one_key_case(device: EmergencyDevice, now: dt.datetime) -> Case:
         priority=Priority.URGENT,
         reporter_name=device.holder_name,
         reporter_phone=device.phone or device.contact_phone,
-        client_id=f"onekey-{device.pk}-{int(now.timestamp() * 1000)}",
+        client_id=f"{ONE_KEY_CLIENT_PREFIX}{device.pk}-{int(now.timestamp() * 1000)}",
     )
+
+
+def device_of_case(case: Case) -> EmergencyDevice | None:
+    """The registered device whose press opened ``case`` (one-key cases), else None."""
+    cid = case.client_id or ""
+    if case.source != Source.ONE_KEY or not cid.startswith(ONE_KEY_CLIENT_PREFIX):
+        return None
+    pk = cid[len(ONE_KEY_CLIENT_PREFIX) :].split("-", 1)[0]
+    return EmergencyDevice.objects.filter(pk=int(pk)).first() if pk.isdigit() else None
 
 
 def device_for_token(token: str) -> EmergencyDevice:

@@ -8,4 +8,5 @@ urlpatterns = [
     path("track/", views.track_lookup, name="track_lookup"),
     path("track/<str:code>/", views.track, name="track"),
     path("grid/<str:code>/", views.board, name="board"),
+    path("square/", views.square, name="square"),
 ]

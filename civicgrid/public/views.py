@@ -9,11 +9,13 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory.models import Area, Grid
 
@@ -23,7 +25,7 @@ from . import selectors, services
 def client_ip(request: HttpRequest) -> str:
     """The caller's address; behind a proxy set CIVICGRID["CLIENT_IP_HEADER"] (e.g.
     ``HTTP_X_REAL_IP``) to the header the proxy sets, never to one the client controls."""
-    header = getattr(settings, "CIVICGRID", {}).get("CLIENT_IP_HEADER")
+    header = options().CLIENT_IP_HEADER
     if header and request.META.get(header):
         return request.META[header].split(",")[0].strip()
     return request.META.get("REMOTE_ADDR", "")
@@ -32,7 +34,7 @@ def client_ip(request: HttpRequest) -> str:
 def public_url(request: HttpRequest, path: str) -> str:
     """Absolute URL for printed QR codes: CIVICGRID["PUBLIC_BASE_URL"] when the signs are
     printed from an internal address, else the address of this request."""
-    base = getattr(settings, "CIVICGRID", {}).get("PUBLIC_BASE_URL")
+    base = options().PUBLIC_BASE_URL
     if base:
         return base.rstrip("/") + path
     return request.build_absolute_uri(path)
@@ -179,5 +181,29 @@ def board(request: HttpRequest, code: str) -> HttpResponse:
             "qr_report": _qr_svg(report_url),
             "size": size if size in ("a4", "a3") else "a4",
             "map": _map_settings(),
+        },
+    )
+
+
+def square(request: HttpRequest) -> HttpResponse:
+    """广场地图: public matters on a map with category and progress filters (mobile first)."""
+    classes = {}
+    for c in selectors.public_categories():
+        if c.is_private or c.parent.is_private:
+            continue
+        classes.setdefault(c.parent.code, c.parent.name)
+    return render(
+        request,
+        "public/square.html",
+        {
+            "classes": sorted(classes.items()),
+            "config": {
+                "data": reverse("api:public_square"),
+                "bounds": _home_bounds(),
+                "tiles": _map_settings()["tiles"],
+                "attribution": _map_settings()["attribution"],
+                "empty": _("No public matters here in the last 90 days."),
+                "shown": _("public matters of the last 90 days on the map"),
+            },
         },
     )

@@ -1,4 +1,4 @@
-"""Coverage check — "边界无重叠、责任无盲区" (DOMAIN §1).
+"""Coverage check — "边界无重叠、责任无盲区" (docs/domain.md §1).
 
 Within a parent, sibling grids (or child areas) must not overlap and must cover the parent's
 boundary. Everything here works on lng/lat (WGS-84) shapely geometries; the overlay itself runs in a

@@ -53,14 +53,15 @@ def parse_and_check(
 ) -> tuple[Polygon | MultiPolygon, str]:
     """Like parse_geometry, also returning the validity problem that was repaired ("" if none).
 
-    ``transform`` (optional) maps lng/lat arrays to WGS-84 before validation, for GCJ-02/BD-09.
+    ``transform`` (optional) maps the geometry to WGS-84 before validation, for GCJ-02/BD-09
+    (``io.coordinate_transform``: edges are densified before the vertices are converted).
     """
     geom = load_geometry(value, field=field)
     if transform is not None:
         # Type and ranges are checked on the coordinates as given, so the message shows them.
         _check_type(geom, field)
         _check_coordinates(geom, field)
-        geom = shapely.transform(geom, transform)
+        geom = transform(geom)
     return check_polygon(geom, field=field, repair=repair)
 
 

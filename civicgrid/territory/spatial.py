@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.core.signals import request_started
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -40,6 +39,7 @@ from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils.translation import gettext as _
 from pyproj import Geod
 
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 
 from . import crs as crs_mod
@@ -48,7 +48,7 @@ from .models import Grid, MicroGrid, TerritoryVersion
 GEOD = Geod(ellps="WGS84")
 
 # A unit of work that lasts longer than this re-checks the version anyway.
-MAX_AGE = float(getattr(settings, "CIVICGRID", {}).get("LOCATE_MAX_AGE", 5.0))
+MAX_AGE = options().LOCATE_MAX_AGE
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from civicgrid.core import conf as civicgrid_conf
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(os.environ.get("CIVICGRID_VAR_DIR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -59,9 +61,12 @@ INSTALLED_APPS = [
     "civicgrid.analytics",
     "civicgrid.notifications",
     "civicgrid.api",
+    "civicgrid.ops",
 ]
 
 MIDDLEWARE = [
+    # First: the request id and the request metrics see every response.
+    "civicgrid.ops.middleware.ObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +119,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             " PRAGMA busy_timeout=20000; PRAGMA cache_size=-64000;"
         ),
     }
+# A streaming replica for reads that tolerate lag; /readyz and /metrics report its replay lag.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+# Reads inside civicgrid.ops.replica.replica_reads() go to the replica when there is one.
+DATABASE_ROUTERS = ["civicgrid.ops.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "people.User"
@@ -171,12 +183,32 @@ TASKS = {
     }
 }
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "civicgrid",
+# CACHE_URL: empty = this process's memory (one process only); redis://host:port/db = Redis;
+# db://table = a table in the database (`manage.py createcachetable`). Several web processes
+# (gunicorn) need a shared one: rate-limit counters and lockouts live there.
+CACHE_URL = os.environ.get("CACHE_URL", "")
+if CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "civicgrid",
+        }
     }
-}
+elif CACHE_URL.startswith("db://"):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_URL.removeprefix("db://") or "civicgrid_cache",
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "civicgrid",
+        }
+    }
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
@@ -188,15 +220,35 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "")
 MAP_TILE_ATTRIBUTION = os.environ.get("MAP_TILE_ATTRIBUTION", "")
 
+# LOG_FORMAT=json (make prod, the systemd units): one JSON object per line with the request id,
+# which task workers carry over from the request that enqueued the task (civicgrid.ops).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "civicgrid.ops.context.RequestIdFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(process)d %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"axes": {"level": "WARNING"}},
 }
 
-CIVICGRID = {
-    "DEMO_PASSWORD": os.environ.get("DEMO_PASSWORD", "Civic@2026"),
-}
+# Application options: declared, typed and documented in civicgrid/core/conf.py, read through
+# civicgrid.core.conf.options(); each may be set by the environment variable of the same name.
+CIVICGRID = civicgrid_conf.from_environ(os.environ)
+# Read by the protected file views (also through options()): behind nginx, answer with
+# X-Accel-Redirect: <prefix><path under MEDIA_ROOT>; empty: Django streams the file itself.
+FILES_ACCEL_REDIRECT_PREFIX = os.environ.get("FILES_ACCEL_REDIRECT_PREFIX", "")

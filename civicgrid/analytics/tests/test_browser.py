@@ -42,7 +42,10 @@ def _bar_pixel(page, index: int) -> tuple[float, float]:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_dashboard_renders_drills_down_and_logs_no_errors(live_server, client, monkeypatch):
+def test_dashboard_renders_drills_down_and_logs_no_errors(
+    live_server, client, monkeypatch, stopped_clock
+):
+    """The clock stands still: the figures computed here are those the page shows later."""
     from playwright.sync_api import sync_playwright
 
     from civicgrid.analytics import indicators

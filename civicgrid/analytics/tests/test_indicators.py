@@ -1,4 +1,4 @@
-"""Every indicator of DOMAIN §6 against figures worked out by hand from conftest's timeline."""
+"""Every indicator of docs/domain.md §6 against figures worked out by hand from conftest's timeline."""
 
 from __future__ import annotations
 

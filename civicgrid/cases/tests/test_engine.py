@@ -20,6 +20,8 @@ from civicgrid.people.tests.factories import UserFactory, add_member, assign
 
 from .conftest import B1, drive, photo, report
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 ACTIONS = [a for a in TRANSITIONS if a != "report"]
 
 

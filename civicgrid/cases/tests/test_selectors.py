@@ -16,6 +16,8 @@ from civicgrid.core.errors import DomainError, NotFound
 
 from .conftest import A1, A2, B1, drive, report
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 
 @pytest.fixture
 def spread(world, cats):

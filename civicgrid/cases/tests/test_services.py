@@ -30,6 +30,8 @@ from civicgrid.people.tests.factories import CenterFactory, UserFactory, add_mem
 
 from .conftest import A1, A2, drive, photo, report
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 TZ = dt.timezone(dt.timedelta(hours=8))
 
 

@@ -17,6 +17,8 @@ from civicgrid.console.models import PhoneReveal
 
 from .conftest import A1, A2, B1, drive, jpeg, new_case
 
+pytestmark = pytest.mark.usefixtures("frozen_clock")
+
 HX = {"HTTP_HX_REQUEST": "true"}
 
 

@@ -12,7 +12,6 @@ from typing import Any
 import shapely
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -41,11 +40,10 @@ from civicgrid.people.models import Department
 from civicgrid.territory.selectors import grid_list_for
 
 from .. import forms, queries
-from ..models import PhoneReveal
+from ..services import REVEAL_CAPACITIES, reporter_phone_reveal
 from .common import clean_choice
 from .home import poll_seconds
 
-REVEAL_CAPACITIES = {engine.OPERATOR, engine.HANDLER, engine.ASSIGNEE}
 BULK_MAX = 100
 
 # --- list ----------------------------------------------------------------------------------------
@@ -455,10 +453,10 @@ def attachment_file(request, pk: int, att: int):
 def reveal_phone(request, pk: int):
     """Show the reporter's full number to staff who must call back; every reveal is logged."""
     case = case_get_for(principal_of(request), pk)
-    if not engine.capacities(principal_of(request), case) & REVEAL_CAPACITIES:
-        raise PermissionDenied
-    PhoneReveal.objects.create(
-        user=request.user, case=case, ip=request.META.get("REMOTE_ADDR") or None
+    phones = reporter_phone_reveal(
+        case=case, actor=request.user, ip=request.META.get("REMOTE_ADDR")
     )
-    phone = case.reporter_phone or (case.reporter.phone if case.reporter_id else "")
-    return render(request, "console/cases/_phone.html", {"case": case, "phone": phone})
+    phone = phones.reporter_phone
+    return render(
+        request, "console/cases/_phone.html", {"case": case, "phone": phone, "phones": phones}
+    )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from civicgrid.core.conf import options
 from civicgrid.people.access import principal_of
 
 from .. import queries
@@ -16,8 +16,8 @@ from .common import clean_choice, conditional, fragment_etag
 
 
 def poll_seconds() -> int:
-    """How often the workbench fragments revalidate (settings.CIVICGRID["CONSOLE_POLL_SECONDS"])."""
-    return int(getattr(settings, "CIVICGRID", {}).get("CONSOLE_POLL_SECONDS", 15))
+    """How often the workbench fragments revalidate (option CONSOLE_POLL_SECONDS)."""
+    return options().CONSOLE_POLL_SECONDS
 
 
 def _scope(request) -> str:

@@ -9,12 +9,12 @@ from importlib import import_module
 from typing import TextIO
 
 from django.apps import apps
-from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.module_loading import module_has_submodule
 
+from civicgrid.core.conf import options
 from civicgrid.people.models import Role
 from civicgrid.territory.models import Area
 
@@ -109,7 +109,7 @@ def run_demo(
         grids_target=grids,
         cases=cases,
         now=timezone.now(),
-        password=settings.CIVICGRID["DEMO_PASSWORD"],
+        password=options().DEMO_PASSWORD,
         out=out,
         verbosity=verbosity,
     )

@@ -27,7 +27,7 @@ URBAN_COMMUNITIES_PER_STREET = 9
 RURAL_GRIDS_PER_VILLAGE = 3
 RURAL_VILLAGES_PER_TOWN = 8
 TOWN_SHARE = 0.6  # 镇 vs 乡 among rural townships
-HOUSEHOLDS = (300, 500)  # per regular grid (DOMAIN §1 target)
+HOUSEHOLDS = (300, 500)  # per regular grid (docs/domain.md §1 target)
 GRID_DUTY = (
     "负责网格内人口、房屋、单位等基础信息采集，矛盾纠纷排查化解，安全隐患巡查上报，"
     "政策宣传和便民服务。"

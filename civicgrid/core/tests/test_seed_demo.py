@@ -11,12 +11,12 @@ from collections import Counter, defaultdict
 
 import pytest
 import shapely
-from django.conf import settings
 from django.contrib.auth.hashers import check_password
 from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.urls import reverse
 
+from civicgrid.core.conf import options
 from civicgrid.core.demo import geometry as geo
 from civicgrid.core.demo.people import ACCOUNTS
 from civicgrid.core.demo.runner import app_steps, run_demo, seed_territory
@@ -351,7 +351,7 @@ def test_named_accounts_can_log_in_with_the_demo_password(client, username):
     seed()
     resp = client.post(
         reverse("login"),
-        {"username": username, "password": settings.CIVICGRID["DEMO_PASSWORD"]},
+        {"username": username, "password": options().DEMO_PASSWORD},
     )
     assert resp.status_code == 302
     assert client.session["_auth_user_id"] == str(User.objects.get(username=username).pk)
@@ -361,7 +361,7 @@ def test_named_accounts_can_log_in_with_the_demo_password(client, username):
 @override_settings(PASSWORD_HASHERS=base.PASSWORD_HASHERS)
 def test_named_accounts_have_own_argon2_hashes_and_generated_ones_share_one():
     seed()
-    password = settings.CIVICGRID["DEMO_PASSWORD"]
+    password = options().DEMO_PASSWORD
     named = list(User.objects.filter(username__in=[a.username for a in ACCOUNTS]))
     assert len({u.password for u in named}) == len(named)
     assert all(u.password.startswith("argon2$") for u in named)
@@ -380,7 +380,7 @@ def test_named_accounts_have_own_argon2_hashes_and_generated_ones_share_one():
 @pytest.mark.django_db
 def test_if_empty_does_nothing_the_second_time():
     first = seed("--if-empty")
-    assert "worker" in first and settings.CIVICGRID["DEMO_PASSWORD"] in first
+    assert "worker" in first and options().DEMO_PASSWORD in first
     before = _bytes(snapshot())
     second = seed("--if-empty", "--seed", "99")
     assert "not loaded" in second
@@ -416,7 +416,7 @@ def test_out_of_range_size_is_refused_and_nothing_is_created(grids):
 @pytest.mark.django_db
 def test_output_lists_every_account_with_its_password():
     out = seed()
-    lines = [ln for ln in out.splitlines() if settings.CIVICGRID["DEMO_PASSWORD"] in ln]
+    lines = [ln for ln in out.splitlines() if options().DEMO_PASSWORD in ln]
     assert {ln.split()[0] for ln in lines} >= {a.username for a in ACCOUNTS}
 
 

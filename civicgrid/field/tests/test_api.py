@@ -24,7 +24,7 @@ from civicgrid.field.models import CheckIn, Patrol, PatrolState, Receipt
 
 from .conftest import A1, A2, geodesic, jpeg_bytes, ms, offset, post_json
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 PERSONAS = [
     "worker_a1",

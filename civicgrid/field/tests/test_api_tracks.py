@@ -14,7 +14,7 @@ from civicgrid.territory.crs import wgs84_to_gcj02
 
 from .conftest import A1, A2, geodesic, ms, offset, post_json
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 
 def walk(start_at: dt.datetime, origin, n: int, *, step_m=30.0, every_s=30, east=False):

@@ -16,6 +16,7 @@ from civicgrid.field.models import Patrol, TrackPoint
 from .conftest import A1, ms, offset, post_json
 
 pytestmark = [
+    pytest.mark.usefixtures("frozen_clock"),
     pytest.mark.postgres,
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL"),
     pytest.mark.django_db(transaction=True),

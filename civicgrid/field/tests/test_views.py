@@ -13,7 +13,7 @@ from civicgrid.cases.models import AdmissionItem, GridTask
 
 from .conftest import A1, A2
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_clock")]
 
 PAGES = [
     "/field/",

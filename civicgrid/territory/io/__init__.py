@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import IO, Any
 
-import numpy as np
 from django.db import transaction
 
 from ..services import require_editor
@@ -26,18 +25,13 @@ CRS_CHOICES = ("wgs84", "gcj02", "bd09")  # as in civicgrid/territory/crs.py
 
 
 def coordinate_transform(crs: str | None):
-    """A function mapping (n, 2) lng/lat arrays given in ``crs`` to WGS-84; None for WGS-84."""
-    from ..crs import WGS84, check_crs, to_wgs84_array
+    """A function mapping a geometry given in ``crs`` to WGS-84 (edges densified); None for WGS-84."""
+    from ..crs import WGS84, check_crs, geometry_to_wgs84
 
     name = check_crs(crs or WGS84)
     if name == WGS84:
         return None
-
-    def transform(coords: np.ndarray) -> np.ndarray:
-        lats, lngs = to_wgs84_array(coords[:, 1], coords[:, 0], name)
-        return np.column_stack([lngs, lats])
-
-    return transform
+    return lambda geom: geometry_to_wgs84(geom, name)
 
 
 def _read_bytes(source: bytes | str | Path | IO[bytes]) -> tuple[bytes, str | None]:

@@ -235,9 +235,10 @@ class ImportAdminMixin:
         )
 
     def territory_export_view(self, request):
-        """GET ?area=CODE&format=geojson|shp: a download limited to the user's scope."""
+        """GET ?area=CODE&format=geojson|shp&crs=wgs84|gcj02|bd09: a download in the user's scope."""
         fmt = request.GET.get("format", "geojson")
-        if fmt not in ("geojson", "shp"):
+        crs = request.GET.get("crs", "wgs84")
+        if fmt not in ("geojson", "shp") or crs not in CRS_CHOICES:
             raise Http404
         root = None
         code = request.GET.get("area", "").strip()
@@ -248,7 +249,7 @@ class ImportAdminMixin:
         if not self.has_view_permission(request):
             raise PermissionDenied
         # Without an area the export is everything the user may see.
-        data = export_territory(fmt=fmt, root=root, actor=request.user)
+        data = export_territory(fmt=fmt, root=root, actor=request.user, crs=crs)
         stem = f"territory-{root.code if root else 'all'}"
         if fmt == "shp":
             response = HttpResponse(data, content_type="application/zip")

@@ -19,6 +19,7 @@ import shapely
 from shapely.geometry import mapping, polygon
 from shapely.geometry.base import BaseGeometry
 
+from ..crs import WGS84, check_crs, geometry_from_wgs84
 from ..models import Area, Grid, MicroGrid
 
 WGS84_PRJ = (
@@ -51,10 +52,12 @@ def _geoms(blobs: list) -> np.ndarray:
 
 
 def export_rows(
-    *, root: Area | None = None, actor=None, include_micro: bool = True
+    *, root: Area | None = None, actor=None, include_micro: bool = True, crs: str = WGS84
 ) -> Iterator[ExportRow]:
     """Areas, then grids, then micro-grids, each by code; limited to ``root``'s subtree and to
-    what ``actor`` may see (``None``: everything)."""
+    what ``actor`` may see (``None``: everything). Geometries in ``crs`` (edges densified
+    before conversion, so shared edges and vertices on a parent's edge stay where they are)."""
+    crs = check_crs(crs)
     prefix = root.prefix if root is not None else ""
     layers: list[tuple[Any, tuple[str, ...]]] = [
         (Area, ("code", "name", "boundary")),
@@ -69,6 +72,8 @@ def export_rows(
             chunk = rows[start : start + CHUNK]
             geoms = _geoms([r[-1] for r in chunk])
             for r, g in zip(chunk, geoms, strict=True):
+                if g is not None and crs != WGS84:
+                    g = geometry_from_wgs84(g, crs)
                 yield ExportRow(dict(zip(fields[:-1], r[:-1], strict=True)), g)
 
 
@@ -129,10 +134,19 @@ def write_shapefile_zip(rows, basename: str = "territory") -> bytes:
 
 
 def export_territory(
-    *, fmt: str = "geojson", root: Area | None = None, actor=None, include_micro: bool = True
+    *,
+    fmt: str = "geojson",
+    root: Area | None = None,
+    actor=None,
+    include_micro: bool = True,
+    crs: str = WGS84,
 ) -> bytes:
-    """The file's bytes in the given format ('geojson' or 'shp')."""
-    rows = export_rows(root=root, actor=actor, include_micro=include_micro)
+    """The file's bytes in the given format ('geojson' or 'shp'), coordinates in ``crs``.
+
+    GCJ-02 and BD-09 have no EPSG code: a Shapefile in them carries the WGS-84 .prj (as Chinese
+    GIS tools write it) and is imported back with the same ``crs``.
+    """
+    rows = export_rows(root=root, actor=actor, include_micro=include_micro, crs=crs)
     if fmt == "geojson":
         return write_geojson(rows)
     if fmt in ("shp", "shapefile", "zip"):

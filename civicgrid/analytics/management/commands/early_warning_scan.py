@@ -1,17 +1,22 @@
 """Run one early-warning scan now and make sure the periodic chain is queued for the worker."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from civicgrid.analytics import early_warning
 from civicgrid.analytics.tasks import schedule_next
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Flag category × area counts far above their 28-day baseline today; notify once."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Flag category × area counts far above their 28-day baseline today; notify once."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--no-schedule", action="store_true", help="Only scan; do not queue the chain."
+            "--no-schedule",
+            action="store_true",
+            help=gettext_lazy("Only scan; do not queue the chain."),
         )
 
     def handle(self, *args, **opts):

@@ -1,17 +1,24 @@
 """Issue a per-user API token; the token is printed once and only its hash is stored."""
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
 from civicgrid.api.models import ApiToken
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Issue an API token for USERNAME named NAME (e.g. the device or system using it)."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Issue an API token for USERNAME named NAME (e.g. the device or system using it)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("username")
-        parser.add_argument("name")
+        parser.add_argument("username", help=gettext_lazy("The user the token acts as."))
+        parser.add_argument(
+            "name",
+            help=gettext_lazy("What uses the token, e.g. a device or a system (1–100 characters)."),
+        )
 
     def handle(self, *args, username: str, name: str, **options):
         user = get_user_model().objects.filter(username=username).first()

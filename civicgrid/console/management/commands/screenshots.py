@@ -21,7 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
+
+from civicgrid.core.conf import options
+from civicgrid.core.management.base import TranslatedCommand
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -113,23 +117,47 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Command(BaseCommand):
-    help = "Regenerate the console screenshots in docs/screenshots (headless Chromium)."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Regenerate the console screenshots in docs/screenshots (headless Chromium)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--output", default=str(Path(settings.BASE_DIR) / "docs" / "screenshots")
+            "--output",
+            default=str(Path(settings.BASE_DIR) / "docs" / "screenshots"),
+            help=gettext_lazy("Directory the PNG files are written to."),
         )
         parser.add_argument(
             "--current-db",
             action="store_true",
-            help="photograph the configured database (it must hold the demo city)",
+            help=gettext_lazy("Photograph the configured database (it must hold the demo city)."),
         )
-        parser.add_argument("--grids", type=int, default=1500)
-        parser.add_argument("--cases", type=int, default=3000)
-        parser.add_argument("--only", default="", help="comma-separated shot names")
-        parser.add_argument("--width", type=int, default=1440)
-        parser.add_argument("--height", type=int, default=900)
+        parser.add_argument(
+            "--grids",
+            type=int,
+            default=1500,
+            help=gettext_lazy("Grids of the throw-away demo city (default %(default)s)."),
+        )
+        parser.add_argument(
+            "--cases",
+            type=int,
+            default=3000,
+            help=gettext_lazy("Cases of the throw-away demo city (default %(default)s)."),
+        )
+        parser.add_argument("--only", default="", help=gettext_lazy("Comma-separated shot names."))
+        parser.add_argument(
+            "--width",
+            type=int,
+            default=1440,
+            help=gettext_lazy("Viewport width in pixels."),
+        )
+        parser.add_argument(
+            "--height",
+            type=int,
+            default=900,
+            help=gettext_lazy("Viewport height in pixels."),
+        )
 
     def handle(self, *args, **opts):
         try:
@@ -211,7 +239,7 @@ class Command(BaseCommand):
         raise CommandError("the server did not start within 60 s")
 
     def _take(self, browser, base, shots, out: Path, width: int, height: int) -> None:
-        password = settings.CIVICGRID["DEMO_PASSWORD"]
+        password = options().DEMO_PASSWORD
         contexts: dict[tuple[str, str], object] = {}
         failures = []
         for shot in shots:

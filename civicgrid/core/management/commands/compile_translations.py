@@ -4,11 +4,13 @@ from pathlib import Path
 
 import polib
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
+
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Compile the project's .po translation catalogues to .mo files."
+class Command(TranslatedCommand):
+    help = gettext_lazy("Compile the project's .po translation catalogues to .mo files.")
 
     def handle(self, *args, **options):
         root = Path(settings.BASE_DIR) / "civicgrid"

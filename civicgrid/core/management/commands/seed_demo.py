@@ -1,17 +1,19 @@
-"""`manage.py seed_demo`: the deterministic demo city (DOMAIN §7, docs/demo-city.md)."""
+"""`manage.py seed_demo`: the deterministic demo city (docs/domain.md §7, docs/demo-city.md)."""
 
 from __future__ import annotations
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core.demo import DEFAULT_CASES, DEFAULT_GRIDS, DEFAULT_SEED, accounts_table, run_demo
 from civicgrid.core.demo.runner import has_territory
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Create the demo city 云州市: territory with polygons, centers, departments, users for every "
         "role, and whatever each app's demo step adds (categories, cases…)."
     )
@@ -21,29 +23,36 @@ class Command(BaseCommand):
             "--grids",
             type=int,
             default=DEFAULT_GRIDS,
-            help=f"number of grids (default {DEFAULT_GRIDS}; benchmarks use 10000)",
+            help=gettext_lazy("Number of grids (default %(default)s; benchmarks use 10000)."),
         )
         parser.add_argument(
-            "--seed", type=int, default=DEFAULT_SEED, help="random seed (same seed, same city)"
+            "--seed",
+            type=int,
+            default=DEFAULT_SEED,
+            help=gettext_lazy("Random seed (same seed, same city)."),
         )
         parser.add_argument(
             "--cases",
             type=int,
             default=DEFAULT_CASES,
-            help=f"number of cases the cases step creates (default {DEFAULT_CASES})",
+            help=gettext_lazy("Number of cases the cases step creates (default %(default)s)."),
         )
         mode = parser.add_mutually_exclusive_group()
         mode.add_argument(
             "--if-empty",
             action="store_true",
-            help="do nothing when the database already holds any area (used by `make run`)",
+            help=gettext_lazy(
+                "Do nothing when the database already holds any area (used by `make run`)."
+            ),
         )
         mode.add_argument(
             "--flush",
             "--flush-demo",
             dest="flush",
             action="store_true",
-            help="first delete all territory and people and everything referring to them",
+            help=gettext_lazy(
+                "First delete all territory and people and everything referring to them."
+            ),
         )
 
     def handle(self, *args, grids, seed, cases, if_empty, flush, verbosity, **options):

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageDraw
+
+from civicgrid.core.management.base import TranslatedCommand
 
 OUT = Path(settings.BASE_DIR) / "civicgrid" / "static" / "civicgrid" / "img"
 TOP, BOTTOM = (59, 140, 255), (12, 74, 166)
@@ -61,8 +63,8 @@ def draw(size: int, *, maskable: bool = False) -> Image.Image:
     return out.resize((size, size), Image.LANCZOS)
 
 
-class Command(BaseCommand):
-    help = "Draw the field app's PWA icons into civicgrid/static/civicgrid/img/."
+class Command(TranslatedCommand):
+    help = gettext_lazy("Draw the field app's PWA icons into civicgrid/static/civicgrid/img/.")
 
     def handle(self, *args, **options):
         OUT.mkdir(parents=True, exist_ok=True)

@@ -4,28 +4,45 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import DomainError
+from civicgrid.core.management.base import TranslatedCommand
 from civicgrid.field import partitions
 
 
-class Command(BaseCommand):
-    help = (
+class Command(TranslatedCommand):
+    help = gettext_lazy(
         "Convert field_trackpoint to monthly range partitions, create the coming months, and "
         "drop (optionally archive) months older than the retention. Run monthly from cron."
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--convert", action="store_true", help="partition the plain table")
-        parser.add_argument("--ahead", type=int, default=2, help="months to create ahead")
         parser.add_argument(
-            "--keep-months", type=int, default=None, help="drop partitions older than this"
+            "--convert", action="store_true", help=gettext_lazy("Partition the plain table.")
         )
         parser.add_argument(
-            "--archive-dir", type=Path, default=None, help="write each dropped month as CSV.gz"
+            "--ahead",
+            type=int,
+            default=2,
+            help=gettext_lazy("Months to create ahead (default %(default)s)."),
         )
-        parser.add_argument("--list", action="store_true", help="list the partitions")
+        parser.add_argument(
+            "--keep-months",
+            type=int,
+            default=None,
+            help=gettext_lazy("Drop partitions older than this many months."),
+        )
+        parser.add_argument(
+            "--archive-dir",
+            type=Path,
+            default=None,
+            help=gettext_lazy("Write each dropped month as CSV.gz into this directory."),
+        )
+        parser.add_argument(
+            "--list", action="store_true", help=gettext_lazy("List the partitions.")
+        )
 
     def handle(self, *args, **opts):
         try:

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from civicgrid.core.management.base import TranslatedCommand
 from civicgrid.territory.coverage import CoverageReport, check_all
 from civicgrid.territory.models import Area
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Check that grids (and child areas) do not overlap and cover their parent: every overlap, "
         "gap and spill with its area in m² and a point inside it. Exit code 1 if any is found."

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicgrid.territory.io import export_territory
+from civicgrid.core.management.base import TranslatedCommand
+from civicgrid.territory.io import CRS_CHOICES, export_territory
 from civicgrid.territory.models import Area
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Export areas, grids and micro-grids (optionally one area's subtree) with properties "
         "code, name, kind, households, population; the file imports back unchanged."
@@ -33,6 +34,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-micro", action="store_true", help=gettext_lazy("Leave out micro-grids.")
         )
+        parser.add_argument(
+            "--crs",
+            choices=CRS_CHOICES,
+            default="wgs84",
+            help=gettext_lazy("Coordinate system of the file (default wgs84)."),
+        )
 
     def handle(self, *args, **opts):
         path = opts["file"]
@@ -49,7 +56,9 @@ class Command(BaseCommand):
             actor = get_user_model().objects.filter(username=opts["user"]).first()
             if actor is None:
                 raise CommandError(_("No user named %(u)s.") % {"u": opts["user"]}, returncode=2)
-        data = export_territory(fmt=fmt, root=root, actor=actor, include_micro=not opts["no_micro"])
+        data = export_territory(
+            fmt=fmt, root=root, actor=actor, include_micro=not opts["no_micro"], crs=opts["crs"]
+        )
         if path == "-":
             self.stdout.write(data.decode("utf-8"), ending="")
             return

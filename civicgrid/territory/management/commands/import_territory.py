@@ -11,15 +11,16 @@ import sys
 import time
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import DomainError
+from civicgrid.core.management.base import TranslatedCommand
 from civicgrid.territory.io import CRS_CHOICES, import_territory
 
 
-class Command(BaseCommand):
+class Command(TranslatedCommand):
     help = gettext_lazy(
         "Import areas (12-digit codes), grids (15) and micro-grids (17) from a GeoJSON "
         "FeatureCollection or a zipped Shapefile with properties code, name, kind, households, "
