@@ -30,7 +30,6 @@ import inspect
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -40,6 +39,7 @@ from ninja import Form, Query, Router, Schema
 from civicgrid.cases import services as case_services
 from civicgrid.cases.models import OPEN_STATES, Case, Category, Source, State
 from civicgrid.cases.selectors import case_list_for, case_timeline
+from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError
 from civicgrid.public import selectors as public_selectors
 
@@ -157,7 +157,7 @@ def _both_formats(method: str, path: str, **options):
 
 
 def jurisdiction_id() -> str:
-    configured = getattr(settings, "CIVICGRID", {}).get("OPEN311_JURISDICTION")
+    configured = options().OPEN311_JURISDICTION
     if configured:
         return str(configured)
     from civicgrid.territory.models import Area
@@ -216,9 +216,7 @@ class Open311ServiceDefinition(Schema):
 def discovery(request: HttpRequest, fmt: str, params: Query[Open311Jurisdiction]):
     base = request.build_absolute_uri(reverse("api:open311_services_json"))
     base = base.rsplit("/", 1)[0]
-    contact = getattr(settings, "CIVICGRID", {}).get(
-        "OPEN311_CONTACT", "12345 citizen service hotline"
-    )
+    contact = options().OPEN311_CONTACT
     changeset = "2026-12-01T00:00:00Z"
     return render(
         fmt,

@@ -254,7 +254,7 @@ def reveal_phone(request: HttpRequest, key: str):
     """Every call writes a reveal row (who, which case, when, from where); 403 without the
     capacity to call back, 404 outside scope."""
     from civicgrid.console.services import reporter_phone_reveal
-    from civicgrid.public.views import client_ip
+    from civicgrid.security.net import client_ip
 
     case = case_get_for(request.user, key)
     try:

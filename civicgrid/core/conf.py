@@ -208,6 +208,16 @@ class Options:
         "<prefix><path under MEDIA_ROOT>` and nginx sends the file from its `internal` location "
         "(also the top-level setting of the same name).",
     )
+    OPEN311_JURISDICTION: str = _opt(
+        "",
+        _str,
+        "Open311 `jurisdiction_id` of this server (default: the code of the top-level area).",
+    )
+    OPEN311_CONTACT: str = _opt(
+        "12345 citizen service hotline",
+        _str,
+        "Contact line in the Open311 discovery document.",
+    )
     WORKER_HEARTBEAT_MAX_AGE: int = _opt(
         120,
         _positive,

@@ -75,6 +75,7 @@ def test_a_bad_value_names_the_option(name, value):
         conf.parse({name: value})
 
 
+@pytest.mark.django_db  # the full check run includes the demo-password check, which reads users
 def test_system_check_reports_bad_values_and_unknown_keys():
     with override_settings(CIVICGRID={"SLA_SWEEP_SECONDS": "x", "SLA_SWEEP_SECOND": 1}):
         found = {m.id for m in checks.run_checks()}

@@ -1,16 +1,23 @@
 """Re-encrypt ID numbers and phones under the active key (PII_ACTIVE_KEY), resumably."""
 
-from django.core.management.base import BaseCommand
+from django.utils.translation import gettext_lazy
 
 from civicgrid.basedata import crypto, rotation
+from civicgrid.core.management.base import TranslatedCommand
 
 
-class Command(BaseCommand):
-    help = "Re-encrypt persons' ID numbers and phones under the active personal-data key."
+class Command(TranslatedCommand):
+    help = gettext_lazy(
+        "Re-encrypt persons' ID numbers and phones under the active personal-data key."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch", type=int, default=1000)
-        parser.add_argument("--limit", type=int, default=None, help="stop after this many rows")
+        parser.add_argument(
+            "--batch", type=int, default=1000, help=gettext_lazy("Rows per transaction.")
+        )
+        parser.add_argument(
+            "--limit", type=int, default=None, help=gettext_lazy("Stop after this many rows.")
+        )
 
     def handle(self, *args, batch, limit, **options):
         active = crypto.keyring().active

@@ -1,16 +1,20 @@
 """Rewrite the generated action tables in docs/cases.md from the workflows' action tables."""
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+from django.utils.translation import gettext_lazy
 
+from civicgrid.core.management.base import TranslatedCommand
 from civicgrid.core.workflow_docs import all_workflows, doc_path, rewrite
 
 
-class Command(BaseCommand):
-    help = "Rewrite the action tables in docs/cases.md from the registry (重新生成动作表)."
+class Command(TranslatedCommand):
+    help = gettext_lazy("Rewrite the action tables in docs/cases.md from the action registry.")
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--check", action="store_true", help="only report whether the doc is current"
+            "--check",
+            action="store_true",
+            help=gettext_lazy("Only report whether the document is current."),
         )
 
     def handle(self, *args, **opts):
