@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,3 +14,17 @@ class BasedataConfig(AppConfig):
         from . import crypto
 
         setting_changed.connect(crypto.reset_keyring, dispatch_uid="basedata_pii_keys")
+        # A flush (e.g. after a transactional test) empties the tables the data migration
+        # filled; Django sends post_migrate after every flush, so the built-in data comes back.
+        post_migrate.connect(_builtin_data, sender=self, dispatch_uid="basedata_builtin_data")
+
+
+def _builtin_data(sender, using="default", **kwargs) -> None:
+    from django.db import DatabaseError
+
+    from .tagkinds import ensure_builtin_data
+
+    try:
+        ensure_builtin_data()
+    except DatabaseError:  # migrating backwards, tables not there yet
+        pass

@@ -27,6 +27,7 @@ from .models import (
     Thing,
     Visit,
 )
+from .tagkinds import ensure_builtin_data
 
 LIGHT = {"houses": 1, "things": 1}
 REVEAL_GROUP = "个人信息查看"
@@ -52,6 +53,7 @@ def seed(ctx) -> None:
     today = timezone.localdate(now)
     worker = ctx.accounts.get("worker")
     full = set(worker.grid_memberships.values_list("grid__code", flat=True)) if worker else set()
+    ensure_builtin_data()
     kinds = list(TagKind.objects.prefetch_related("rules"))
     counter = [0]
 

@@ -63,3 +63,20 @@ def seed_tag_kinds(TagKind, VisitRule) -> None:
         VisitRule.objects.filter(kind=kind).delete()
         for i, rule in enumerate(rules):
             VisitRule.objects.create(kind=kind, order=(i + 1) * 10, **rule)
+
+
+def ensure_builtin_data() -> None:
+    """Put the built-in tag kinds, their visit rules and the province codes in place.
+
+    The data migration does this once; a test database flushed by a transactional test (or a
+    database restored without that migration's data) loses them, so the demo step and the tests
+    call this first. Idempotent.
+    """
+    from .models import RegionCode, TagKind, VisitRule
+    from .validators import PROVINCES
+
+    if TagKind.objects.filter(builtin=True).count() < len(BUILTIN):
+        seed_tag_kinds(TagKind, VisitRule)
+    RegionCode.objects.bulk_create(
+        [RegionCode(code=f"{p}0000", name=n) for p, n in PROVINCES.items()], ignore_conflicts=True
+    )

@@ -534,7 +534,15 @@ class _Generator:
                 # A hotline caller's 回访, recorded by the operator and kept apart from ratings.
                 caller = c["reporter_name"] or c["reporter_phone"]
                 data = {"caller": caller, "score": score, "callback": True}
-                sim.step(t, "callback", self.op(c), "operator", "", data, touch=False)
+                sim.step(
+                    t,
+                    "callback",
+                    self.op(c),
+                    "operator",
+                    "",
+                    data,
+                    touch=CASES.actions["callback"].touches,
+                )
             if score <= 2 and rng.random() < 0.3:
                 t2 = self.after(sim, rng.uniform(2, 48), N)
                 if sim.step(

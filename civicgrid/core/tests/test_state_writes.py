@@ -23,6 +23,8 @@ NOT_WORKFLOWS = {
     ("field/services.py", "_end"): "Patrol.state (a patrol is running or ended, no workflow)",
     ("analytics/exports.py", "run"): "Export.state (a background job's progress, no workflow)",
     ("ops/reclaim.py", "_requeue_export"): "Export.state (re-queueing a killed worker's job)",
+    ("basedata/services.py", "thing_set_state"): "Thing.state (a city part's condition — in "
+    "service, damaged, removed — recorded in its change history, no workflow)",
     ("cases/handlers.py", "save"): "ExtensionRequest/SuspensionRequest.state, the decision on "
     "a request, written by the engine's after-log step of the deciding action",
 }

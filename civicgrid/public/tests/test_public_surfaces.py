@@ -74,7 +74,7 @@ def noted(world, cats):
             case=_fresh(a), actor=w.handler_a, result="最终处理结果", attachments=[jpeg_bytes()]
         )
         cs.case_verify(case=_fresh(a), actor=w.operator_a, note=m("verify"))
-        cs.case_rate_public(tracking_code=a.tracking_code, score=5, text=m("rate"))
+        cs.case_rate_public(tracking_code=a.tracking_code, score=5, text=m("rate"), actor=w.citizen)
         b = report(w, cats.small)
         cs.case_reject(case=b, actor=w.operator_a, reason=m("reject"))
         c = report(w, cats.small)

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
 
 from civicgrid.core.errors import DomainError
+from civicgrid.people.access import principal_scope
 
 from .. import codes
 from ..coverage import area_m2, find_overlaps
@@ -219,6 +220,19 @@ def build_plan(
     update_existing: bool = True,
 ) -> ImportPlan:
     """Check every feature against the file and the database; write nothing."""
+    # One principal for the whole file: every feature's scope check reads it from memory.
+    with principal_scope():
+        return _build_plan(
+            features,
+            actor=actor,
+            force=force,
+            repair=repair,
+            transform=transform,
+            update_existing=update_existing,
+        )
+
+
+def _build_plan(features, *, actor, force, repair, transform, update_existing) -> ImportPlan:
     items = [_parse(f, actor=actor, repair=repair, transform=transform) for f in features]
     seen: dict[str, Item] = {}
     for it in items:
