@@ -60,6 +60,7 @@ from civicgrid.cases.models import OPEN_STATES, Case, CaseAction, State, Supervi
 from civicgrid.cases.models import overdue_q as case_overdue_q
 from civicgrid.cases.registry import CITIZEN_SOURCES
 from civicgrid.core.conf import options
+from civicgrid.people.access import principal_scope
 
 from . import workcalendar
 from .periods import Period
@@ -254,6 +255,7 @@ def state_at(when: dt.datetime) -> Any:
     )
 
 
+@principal_scope()  # one principal for the scope Q of every query below
 def compute(
     user,
     period: Period,

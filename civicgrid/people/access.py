@@ -346,6 +346,9 @@ def principal_scope():
     What the middleware does for a request, for a task or a command that passes a user object
     down to code written for requests.
     """
+    if _request_principals.get() is not None:  # already inside a request or an outer block
+        yield
+        return
     token = _request_principals.set({})
     try:
         yield

@@ -284,7 +284,9 @@ def test_empty_period_gives_none_rates(world, frozen_now):
 def test_query_count_is_small_and_constant(march, world, frozen_now, django_assert_max_num_queries):
     filters = resolve_filters(world.leader_a)
     ind.values(world.leader_a, MARCH, filters, now=NOW)  # builds the working-hours table once
-    with django_assert_max_num_queries(12):
+    # 13 on PostgreSQL: the principal's one assignment query per call (no cache on the user
+    # object any more), the indicator statements, and the savepoint + SET LOCAL jit around them.
+    with django_assert_max_num_queries(13):
         ind.values(world.leader_a, MARCH, filters, now=NOW)
 
 
