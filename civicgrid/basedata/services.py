@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.people.models import Role
 from civicgrid.people.scoping import in_scope
 from civicgrid.territory import spatial
@@ -70,11 +70,10 @@ def locate_grid(lat: Any, lng: Any, *, crs: str = "wgs84") -> tuple[float, float
 
 def _check_write(actor, code: str) -> None:
     if actor is None or not in_scope(actor, code, roles=WRITE_ROLES):
-        raise DomainError(
-            "out_of_scope",
+        raise Forbidden(
             _("You may not write base data in grid %(g)s.") % {"g": code},
+            code="out_of_scope",
             field="location",
-            status=403,
         )
 
 
@@ -490,7 +489,7 @@ def person_upsert(*, actor, data: dict[str, Any]) -> tuple[Person, bool]:
 def person_reveal(*, person: Person, actor, reason: str, ip: str | None) -> dict[str, str]:
     """The unmasked ID number and phone, for an actor holding the permission; always logged."""
     if not actor.has_perm("basedata.reveal_personal_data"):
-        raise DomainError("forbidden", _("You may not view unmasked personal data."), status=403)
+        raise Forbidden(_("You may not view unmasked personal data."), code="forbidden")
     reason = (reason or "").strip()
     if len(reason) < 4:
         raise _err("required", "reason", _("state why you need the unmasked data"))

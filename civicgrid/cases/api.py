@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from ninja import File, Query, Router, Status
 from ninja.files import UploadedFile
 
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import Forbidden, NotFound
 from civicgrid.core.files import file_url
 from civicgrid.core.workflow import Action, Workflow
 from civicgrid.people.access import principal_of
@@ -260,10 +260,9 @@ def reveal_phone(request: HttpRequest, key: str):
     try:
         phones = reporter_phone_reveal(case=case, actor=request.user, ip=client_ip(request))
     except PermissionDenied:
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only the center, the handling unit or the assigned worker may see the number."),
-            status=403,
+            code="permission_denied",
         ) from None
     return {
         "reporter_phone": phones.reporter_phone,

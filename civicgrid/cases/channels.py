@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import Forbidden
 from civicgrid.people.models import Role
 from civicgrid.people.scoping import has_role
 
@@ -38,20 +38,18 @@ def api_report_source(user, requested: str | None) -> str:
     if not requested:
         return allowed[0]
     if requested in CHANNEL_ONLY:
-        raise DomainError(
-            "source_not_allowed",
+        raise Forbidden(
             _("Source %(s)s is set by its own channel (%(path)s), not by the caller.")
             % {"s": requested, "path": CHANNEL_ONLY[requested]},
+            code="source_not_allowed",
             field="source",
-            status=403,
         )
     if requested not in allowed:
-        raise DomainError(
-            "source_not_allowed",
+        raise Forbidden(
             _("You may report from source %(allowed)s, not %(s)s.")
             % {"allowed": ", ".join(allowed), "s": requested},
+            code="source_not_allowed",
             field="source",
-            status=403,
         )
     return requested
 
@@ -61,10 +59,9 @@ def api_report_priority(user, requested: int | None) -> int | None:
     if requested is None:
         return None
     if not has_role(user, Role.OPERATOR):
-        raise DomainError(
-            "priority_not_allowed",
+        raise Forbidden(
             _("Only operators set a priority; the category's applies."),
+            code="priority_not_allowed",
             field="priority",
-            status=403,
         )
     return requested

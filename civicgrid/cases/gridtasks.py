@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Action, Input, Step, Workflow
 from civicgrid.people.models import Department, GridMember, Role, RoleAssignment, User
 from civicgrid.territory.models import Grid
@@ -116,12 +116,11 @@ def grid_task_create(
     The actor must be a handler of ``department`` whose scope covers the grid.
     """
     if not _is_handler(actor, department.pk, grid.code):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only a handler of %(d)s serving this grid may push tasks to it.")
             % {"d": department.name},
+            code="permission_denied",
             field="department",
-            status=403,
         )
     code = item.code if isinstance(item, AdmissionItem) else str(item)
     admitted = AdmissionItem.objects.filter(

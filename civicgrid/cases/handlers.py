@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.people.access import handlers_over, leaders_over, operators_of_center
 from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import in_scope
@@ -483,11 +483,10 @@ def _not_own_work(step: Step) -> None:
     whatever capacity they act in (a grid chief or operator dispatched the case included)."""
     me = getattr(step.actor, "pk", None)
     if me is not None and submitted_by(step.case) == me:
-        raise DomainError(
-            "own_work",
+        raise Forbidden(
             _("You submitted this result, so someone else must verify it."),
+            code="own_work",
             field="actor",
-            status=403,
         )
 
 
@@ -782,11 +781,10 @@ def plan_rate(step: Step) -> None:
     """Only the reporter of a citizen's own report rates it (a genuine rating, 满意率)."""
     case = step.case
     if case.source not in CITIZEN_SOURCES:
-        raise DomainError(
-            "not_ratable",
+        raise Forbidden(
             _("A report filed by staff carries no citizen rating."),
+            code="not_ratable",
             field="score",
-            status=403,
         )
     if case.satisfaction is not None:
         raise DomainError("already_rated", _("This case has already been rated."), field="score")

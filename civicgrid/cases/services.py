@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import Conflict, DomainError, NotFound
+from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Step
 from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import has_role
@@ -277,11 +277,10 @@ def _existing_report(client_id: str, actor, phone: str) -> Case | None:
 def _reporter_role(actor, source: str, phone: str) -> str:
     if actor is None or not actor.is_authenticated:
         if source not in (Source.CITIZEN, Source.API, Source.ONE_KEY):
-            raise DomainError(
-                "permission_denied",
+            raise Forbidden(
                 _("Only staff may report from source %(s)s.") % {"s": source},
+                code="permission_denied",
                 field="source",
-                status=403,
             )
         if not PHONE_RE.match((phone or "").strip()):
             raise DomainError(
@@ -292,12 +291,11 @@ def _reporter_role(actor, source: str, phone: str) -> str:
         return "anonymous"
     needed = SOURCE_ROLES.get(source)
     if needed is not None and not has_role(actor, needed):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only a %(role)s may report from source %(s)s.")
             % {"role": Role(needed).label, "s": source},
+            code="permission_denied",
             field="source",
-            status=403,
         )
     return needed or "citizen"
 
@@ -507,12 +505,7 @@ def case_rate_public(
     signed_in = actor is not None and actor.is_authenticated
     caps = capacities(actor, case) if signed_in else set()
     if (caps - {REPORTER}) or (case.reporter_id and not (signed_in and REPORTER in caps)):
-        raise DomainError(
-            "permission_denied",
-            _("Only the reporter may rate this case."),
-            field="score",
-            status=403,
-        )
+        raise Forbidden(_("Only the reporter may rate this case."), code="permission_denied", field="score")
     return case_act(case=case, action="rate", actor=actor if signed_in else None,
                     role=REPORTER, _reporter=True, score=score, text=text)
 

@@ -44,7 +44,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import Conflict, DomainError, NotFound
+from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 # Input kinds, each rendered by the console and typed in the API schema:
 # text, textarea (strings); select/ref (a code or id); int; score (1–5); datetime; date;
@@ -345,25 +345,23 @@ class Workflow:
         usable = [r for r in a.who if r in caps]
         if role is not None:
             if role not in caps:
-                raise DomainError(
-                    "role_not_held",
+                raise Forbidden(
                     _("You do not act as %(role)s on this %(noun)s.")
                     % {"role": role, "noun": self.noun},
+                    code="role_not_held",
                     field="role",
-                    status=403,
                 )
             usable = [role] if role in a.who else []
         if not usable:
-            raise DomainError(
-                "permission_denied",
+            raise Forbidden(
                 _("Only %(roles)s may %(action)s this %(noun)s.")
                 % {
                     "roles": " / ".join(str(self.capacity_labels.get(r, r)) for r in a.who),
                     "action": self.label_of(a, obj),
                     "noun": self.noun,
                 },
+                code="permission_denied",
                 details={"required_roles": list(a.who), "your_roles": sorted(caps)},
-                status=403,
             )
         version = getattr(obj, self.version_field)
         if expected_version is not None and int(expected_version) != version:

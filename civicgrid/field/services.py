@@ -21,7 +21,7 @@ from civicgrid.cases import services as case_services
 from civicgrid.cases.engine import case_act, state_label
 from civicgrid.cases.models import Case, GridTask, Source, State
 from civicgrid.cases.registry import CASES
-from civicgrid.core.errors import Conflict, DomainError, NotFound
+from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Action
 from civicgrid.people.models import GridMember, Role, User
 from civicgrid.people.scoping import has_role, in_scope
@@ -264,11 +264,10 @@ def patrol_start(*, actor: User, uuid: Any, started_at: Any = None) -> tuple[Pat
         return existing, False
     codes = sorted(GridMember.objects.filter(user=actor).values_list("grid__code", flat=True))
     if not codes:
-        raise DomainError(
-            "no_grid",
+        raise Forbidden(
             _("You are not on any grid team, so there is nothing to patrol."),
+            code="no_grid",
             field="worker",
-            status=403,
         )
     when = client_time(started_at, "started_at")
     try:

@@ -137,3 +137,16 @@ def test_the_scan_catches_each_form(tmp_path):
     )
     hits = scan([("bad.py", bad)])
     assert [h[2] for h in hits] == [2, 3, 4, 5, 6, 7, 8]
+
+
+def test_refusals_use_the_forbidden_error_class():
+    """A 403 is raised as ``Forbidden``, never as ``DomainError(..., status=403)`` by hand."""
+    by_hand = []
+    for rel, path in _sources():
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and "DomainError" in _names(node.func):
+                for k in node.keywords:
+                    if k.arg == "status" and getattr(k.value, "value", None) == 403:
+                        by_hand.append((rel, node.lineno))
+    assert by_hand == []
