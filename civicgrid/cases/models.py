@@ -17,6 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from civicgrid.core.models import ActionLog
 from civicgrid.people.models import Center, Department
 from civicgrid.territory.models import Area, Grid, MicroGrid
 
@@ -435,23 +436,12 @@ class Case(models.Model):
         return self.reporter_name or self.reporter_phone
 
 
-class ImmutableQuerySet(models.QuerySet):
-    """An append-only table: no bulk updates or deletes through the ORM."""
-
-    def update(self, **kwargs):
-        raise PermissionError("The action log is append-only.")
-
-    def delete(self):
-        raise PermissionError("The action log is append-only.")
-
-
-class CaseAction(models.Model):
+class CaseAction(ActionLog):
     """One row per action on a case, never updated nor deleted (the audit trail)."""
 
     case = models.ForeignKey(
         Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="actions"
     )
-    action = models.CharField(_("action"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -460,14 +450,8 @@ class CaseAction(models.Model):
         on_delete=models.PROTECT,
         related_name="case_actions",
     )
-    role = models.CharField(_("role"), max_length=20, blank=True)
     from_state = models.CharField(_("from state"), max_length=12, blank=True)
     to_state = models.CharField(_("to state"), max_length=12, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("case action")
@@ -480,14 +464,6 @@ class CaseAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The action log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The action log is append-only.")
 
 
 class GridTaskState(models.TextChoices):
@@ -555,13 +531,12 @@ class GridTask(models.Model):
         return self.title
 
 
-class GridTaskAction(models.Model):
+class GridTaskAction(ActionLog):
     """One row per action on a grid task, never updated nor deleted (the task's audit trail)."""
 
     task = models.ForeignKey(
         GridTask, verbose_name=_("grid task"), on_delete=models.PROTECT, related_name="actions"
     )
-    action = models.CharField(_("action"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -570,14 +545,8 @@ class GridTaskAction(models.Model):
         on_delete=models.PROTECT,
         related_name="grid_task_actions",
     )
-    role = models.CharField(_("role"), max_length=20, blank=True)
     from_state = models.CharField(_("from state"), max_length=10, blank=True)
     to_state = models.CharField(_("to state"), max_length=10, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("grid task action")
@@ -587,14 +556,6 @@ class GridTaskAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The action log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The action log is append-only.")
 
 
 class AttachmentKind(models.TextChoices):
