@@ -2,44 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from django.contrib.staticfiles import finders
 from django.urls import reverse
+
+from civicgrid.core.testing import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "pass-Word-123"  # the people factory's password
 SHOTS = Path(__file__).resolve().parents[3] / "docs" / "screenshots"
 
 
 @pytest.fixture
 def page():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make chromium)")
-    if not finders.find("vendor/htmx/htmx.min.js"):
-        pytest.skip("front-end assets missing: run make assets")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            context = browser.new_context(viewport={"width": 1400, "height": 800}, locale="zh-CN")
-            p = context.new_page()
-            p.errors = []
-            p.on("pageerror", lambda e: p.errors.append(str(e)))
-            p.on("response", lambda r: p.errors.append(r.url) if r.status >= 400 else None)
-            yield p
-            browser.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 800}, locale="zh-CN")
+        p = context.new_page()
+        p.errors = []
+        p.on("pageerror", lambda e: p.errors.append(str(e)))
+        p.on("response", lambda r: p.errors.append(r.url) if r.status >= 400 else None)
+        yield p
 
 
 def test_admin_finds_their_own_sign_in_and_a_failed_one(page, live_server, world):

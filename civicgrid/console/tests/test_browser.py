@@ -6,53 +6,24 @@ live server (collectstatic is not needed); ``make assets`` must have copied the 
 
 from __future__ import annotations
 
-import os
-
 import pytest
-from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from civicgrid.cases import services
 from civicgrid.cases.models import Case, CaseAction, State
+from civicgrid.core.testing import chromium
 
 from .conftest import A1, jpeg, new_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "pass-Word-123"  # the people factory's password
 
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make chromium)")
-    if not finders.find("vendor/leaflet/leaflet.js"):
-        pytest.skip("front-end assets missing: run make assets")
-    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the tests
-    # make between browser steps are ordinary blocking calls, which Django must be told are
-    # fine — for as long as the browser lives, not for the rest of the test session.
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield b
-            b.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as b:
+        yield b
 
 
 class Session:

@@ -10,24 +10,21 @@ that the field app's service worker forgets a user's pages at sign-out. Run alon
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 import uuid
 
 import pytest
-from django.contrib.staticfiles import finders
 from django.utils import timezone
 
 from civicgrid.cases import services as case_services
 from civicgrid.cases.models import Category, HandlingLevel, SlaUnit
 from civicgrid.cases.tests.conftest import A1, jpeg_bytes
+from civicgrid.core.testing import chromium
 from civicgrid.field import services as field_services
 from civicgrid.field.models import KeyPlace
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 HOSTILE = "<img src=x onerror=window.__xss=1>"
 WATCH = """
 window.__csp = [];
@@ -39,23 +36,8 @@ document.addEventListener("securitypolicyviolation", function (e) {
 
 @pytest.fixture(scope="module")
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make chromium)")
-    if not finders.find("vendor/leaflet/leaflet.js"):
-        pytest.skip("front-end assets missing: run make assets")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as pw:
-            b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield b
-            b.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture

@@ -10,19 +10,12 @@ import pytest
 
 from civicgrid.cases import services as case_services
 from civicgrid.cases.models import Attachment, AttachmentKind, Case, State
+from civicgrid.core.testing import chromium
 
 from .conftest import A1, jpeg_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -34,16 +27,8 @@ PHONE = {
 
 @contextmanager
 def phone(monkeypatch, **context):
-    from playwright.sync_api import sync_playwright
-
-    # Playwright's sync API runs an event loop in this thread; the ORM calls stay synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_context(**PHONE, **context)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_context(**PHONE, **context)
 
 
 def shot(page, name: str) -> None:

@@ -17,6 +17,7 @@ from pyproj import Geod
 from shapely.geometry import Polygon, box
 from shapely.geometry.polygon import orient
 
+from civicgrid.core.testing import chromium
 from civicgrid.territory.coverage import (
     Plane,
     area_m2,
@@ -521,37 +522,28 @@ def test_admin_coverage_page_access(world, client, persona, perm, status):
 def test_admin_coverage_map_draws_problems_and_opens_a_location(
     transactional_db, world, superuser, client, live_server, monkeypatch
 ):
-    from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an event loop in this thread; the ORM calls below are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     world.grid_a2.set_geometry(box(X0 + 0.008, Y0, X0 + 0.019, Y0 + 0.02))
     world.grid_a2.save()
     client.force_login(superuser)
     cookie = client.cookies["sessionid"]
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        try:
-            context = browser.new_context()
-            context.add_cookies(
-                [{"name": "sessionid", "value": cookie.value, "url": live_server.url}]
-            )
-            page = context.new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server.url + coverage_url(world.comm_a))
-            # Parent outline, two grids, one overlap and one gap, all as SVG paths.
-            page.wait_for_function(
-                "document.querySelectorAll('#coverage-map path.leaflet-interactive').length >= 5"
-            )
-            assert page.locator("#coverage-problems tbody tr").count() == 2
-            assert page.evaluate("document.querySelector('#coverage-map').offsetHeight") > 100
-            page.locator("#coverage-problems .js-show").first.click()
-            page.wait_for_function(
-                "document.querySelectorAll('#coverage-map path.leaflet-interactive').length >= 6"
-            )
-            assert errors == []
-            if shot := os.environ.get("COVERAGE_SCREENSHOT"):
-                page.screenshot(path=shot, full_page=True)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context()
+        context.add_cookies([{"name": "sessionid", "value": cookie.value, "url": live_server.url}])
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(live_server.url + coverage_url(world.comm_a))
+        # Parent outline, two grids, one overlap and one gap, all as SVG paths.
+        page.wait_for_function(
+            "document.querySelectorAll('#coverage-map path.leaflet-interactive').length >= 5"
+        )
+        assert page.locator("#coverage-problems tbody tr").count() == 2
+        assert page.evaluate("document.querySelector('#coverage-map').offsetHeight") > 100
+        page.locator("#coverage-problems .js-show").first.click()
+        page.wait_for_function(
+            "document.querySelectorAll('#coverage-map path.leaflet-interactive').length >= 6"
+        )
+        assert errors == []
+        if shot := os.environ.get("COVERAGE_SCREENSHOT"):
+            page.screenshot(path=shot, full_page=True)
