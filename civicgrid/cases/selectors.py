@@ -14,6 +14,7 @@ from pyproj import Geod
 
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.core.keyset import Sort, cursor_of, keyset_ids, ordering
+from civicgrid.core.keyset import encode_cursor as encode_keyset_cursor
 from civicgrid.people.access import VIEW_ROLES, Principal  # noqa: F401 (VIEW_ROLES re-exported)
 
 from .models import (
@@ -257,6 +258,54 @@ def case_list_for(user, *, cursor: str | None = None, limit: int = 50, **filters
     more = len(items) > limit
     items = items[:limit]
     return Page(items=items, next_cursor=encode_cursor(items[-1]) if more and items else None)
+
+
+# The columns of a list row read as plain values (no model instances): the API's list.
+LIST_VALUES = (
+    "id",
+    "tracking_code",
+    "flow",
+    "state",
+    "description",
+    "address",
+    "lat",
+    "lng",
+    "source",
+    "priority",
+    "reported_at",
+    "sla_state",
+    "sla_due_at",
+    "version",
+    "category__code",
+    "category__name",
+    "grid__code",
+    "area__code",
+    "department_id",
+    "department__code",
+    "department__name",
+    "worker_id",
+    "worker__username",
+    "worker__full_name",
+)
+
+
+def case_rows_for(user, *, cursor: str | None = None, limit: int = 50, **filters) -> Page:
+    """``case_list_for`` as dicts of ``LIST_VALUES``: the same rows, order and cursor.
+
+    A page of 50 summaries built from model instances spent more time making the 300 objects
+    (each case and its five related rows) than the database spent finding them.
+    """
+    limit = max(1, min(int(limit), 200))
+    qs = case_queryset_for(user, **filters)
+    ids = keyset_ids(qs, NEWEST, after=cursor, limit=limit + 1, message=_("cursor is not valid."))
+    rows = list(Case.objects.filter(pk__in=ids).order_by(*ordering(NEWEST)).values(*LIST_VALUES))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if more and rows else None
+    return Page(
+        items=rows,
+        next_cursor=encode_keyset_cursor(NEWEST, last["reported_at"], last["id"]) if last else None,
+    )
 
 
 def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:

@@ -735,3 +735,27 @@ def test_report_answer_is_the_case_as_read_back(client, world, cats):
     assert client.get(f"{API}/{body['id']}").json() == body
     again = post(client, f"{API}/", REPORT)
     assert again.status_code == 200 and again.json() == body
+
+
+def test_list_rows_equal_the_summaries_built_from_the_cases(client, world, cats):
+    """The list renders rows read as values; each must equal ``_summary`` of its case, JSON-wise,
+    for a case with a department and worker, a bare one and one overdue."""
+    from ninja.renderers import JSONRenderer
+
+    from civicgrid.cases.api import _summary
+
+    assigned = drive(world, cats, State.IN_PROGRESS)
+    bare = report(world, cats, at=A2)
+    Case.objects.filter(pk=bare.pk).update(sla_due_at=timezone.now() - dt.timedelta(hours=1))
+    body = as_user(client, world.admin).get(f"{API}/").json()
+    by_id = {item["id"]: item for item in body["items"]}
+    now = timezone.now()
+    for case in (assigned, bare):
+        case = Case.objects.select_related("category", "grid", "area", "department", "worker").get(
+            pk=case.pk
+        )
+        expected = json.loads(
+            JSONRenderer().render(None, _summary(case, now=now), response_status=200)
+        )
+        assert by_id[case.pk] == expected
+    assert by_id[bare.pk]["overdue"] is True and by_id[assigned.pk]["department"] is not None
