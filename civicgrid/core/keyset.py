@@ -19,10 +19,11 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connections
 from django.db.models import F, Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -125,6 +126,27 @@ def keyset_ids(
     return qs.order_by(*ordering(sort)).values("pk")[:limit]
 
 
+def _read(keys: QuerySet, sort: Sort, n: int, branches: Sequence[Q], reverse: bool) -> list:
+    """The first ``n`` (pk, value) rows of ``keys`` in ``sort`` order (reversed when asked)."""
+    order = ordering(sort, reverse)
+    if len(branches) < 2:
+        return list(keys.order_by(*order)[:n])
+    parts = [keys.filter(b).order_by(*order)[:n] for b in branches]
+    desc = sort.descending != reverse
+    if not connections[keys.db].features.supports_slicing_ordering_in_compound:
+        rows = {r[0]: r for part in parts for r in part}.values()  # SQLite: a read per branch
+    elif sort.nullable:
+        # A compound query orders by its columns' names only: the nulls-last rule is applied
+        # to the merged rows, at most n per branch.
+        rows = {r[0]: r for r in parts[0].union(*parts[1:])}.values()
+    else:
+        field_order = f"-{sort.field}" if desc else sort.field
+        return list(parts[0].union(*parts[1:]).order_by(field_order, "-pk" if desc else "pk")[:n])
+    if sort.nullable:
+        return sorted(rows, key=lambda r: (r[1] is None, r[1], r[0]), reverse=desc)[:n]
+    return sorted(rows, key=lambda r: (r[1], r[0]), reverse=desc)[:n]
+
+
 @dataclass
 class KeysetPage:
     items: list
@@ -143,19 +165,20 @@ def keyset_page(
     limit: int,
     hydrate: Callable[[list[int]], Any] | None = None,
     message: str | None = None,
+    branches: Sequence[Q] = (),
 ) -> KeysetPage:
     """One page of ``qs`` in ``sort`` order after or before a cursor.
 
     The page is chosen on narrow rows (id and sort key only), then ``hydrate(ids)`` (default:
     ``qs`` itself) loads the full rows with their joins: sorting a few thousand narrow rows is
-    cheap, joining them all before a sort is not.
+    cheap, joining them all before a sort is not. ``branches``: conditions whose OR ``qs``
+    already implies (a scope's disjuncts); with two or more, the page is the UNION of one
+    ordered, limited read per branch, which an index serves each.
     """
     keys = qs.values_list("pk", sort.field)
     if before:
         value, pk = decode_cursor(sort, before, message)
-        rows = list(
-            keys.filter(before_q(sort, value, pk)).order_by(*ordering(sort, True))[: limit + 1]
-        )
+        rows = _read(keys.filter(before_q(sort, value, pk)), sort, limit + 1, branches, True)
         more_before = len(rows) > limit
         rows = rows[:limit][::-1]
         more_after, first = True, not more_before
@@ -163,7 +186,7 @@ def keyset_page(
         if after:
             value, pk = decode_cursor(sort, after, message)
             keys = keys.filter(after_q(sort, value, pk))
-        rows = list(keys.order_by(*ordering(sort))[: limit + 1])
+        rows = _read(keys, sort, limit + 1, branches, False)
         more_after = len(rows) > limit
         rows = rows[:limit]
         more_before, first = bool(after), not after

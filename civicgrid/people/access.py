@@ -275,6 +275,21 @@ class Principal:
         department within its area, assigned to me, or reported by me."""
         return self._visible_q
 
+    def case_visible_branches(self) -> list[Q]:
+        """``case_visible_q`` as its disjuncts, each served by one index (a prefix, my
+        department in an area, assigned to me, reported by me); [] when unrestricted.
+
+        A page of the newest rows matching an OR of conditions on different columns makes the
+        database walk the date index and test every row; one ordered, limited read per disjunct
+        merged together reads a page per disjunct (``core.keyset.keyset_page(branches=...)``).
+        """
+        if not self.is_authenticated or self.is_superuser:
+            return []
+        out = [Q(scope_code__startswith=p) for p in self.prefixes(VIEW_ROLES) or []]
+        out += [Q(owner_code__startswith=p) for p in self.prefixes([Role.OPERATOR]) or []]
+        out += [Q(department_id=d, scope_code__startswith=p) for d, p in self.handler_pairs]
+        return out + [Q(worker_id=self.user.pk), Q(reporter_id=self.user.pk)]
+
     def can_view(self, case) -> bool:
         """The visibility rule of ``case_visible_q`` on one loaded case (no query)."""
         if not self.is_authenticated:

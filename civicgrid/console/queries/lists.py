@@ -34,7 +34,16 @@ DEFAULT_SORT = "newest"
 SLA_FILTERS = ("normal", "due_soon", "overdue")
 
 
-def page_of(qs: QuerySet, sort: Sort, *, after=None, before=None, limit=PAGE_SIZE, hydrate=None):
+def page_of(
+    qs: QuerySet,
+    sort: Sort,
+    *,
+    after=None,
+    before=None,
+    limit=PAGE_SIZE,
+    hydrate=None,
+    branches=(),
+):
     """A console page: the shared pager with the console's wording for a broken link."""
     return keyset_page(
         qs,
@@ -44,6 +53,7 @@ def page_of(qs: QuerySet, sort: Sort, *, after=None, before=None, limit=PAGE_SIZ
         limit=limit,
         hydrate=hydrate,
         message=_("The page link is not valid."),
+        branches=branches,
     )
 
 
@@ -89,7 +99,10 @@ def case_filter_qs(who, f: dict, *, now=None) -> QuerySet[Case]:
 def case_page(who, f: dict, *, after=None, before=None, limit: int = PAGE_SIZE) -> KeysetPage:
     sort = SORTS.get(f.get("sort") or DEFAULT_SORT, SORTS[DEFAULT_SORT])
     qs = case_filter_qs(who, f)
-    page = page_of(qs, sort, after=after, before=before, limit=limit, hydrate=hydrate)
+    branches = Principal.of(who).case_visible_branches()
+    page = page_of(
+        qs, sort, after=after, before=before, limit=limit, hydrate=hydrate, branches=branches
+    )
     page.extra["total"] = bounded_count(qs)
     return page
 
