@@ -324,8 +324,9 @@ def run(scale: str) -> list[dict]:
             "coverage.check_one_community_p50",
             percentile(one, 50) / 1000,
             "ms",
-            target="admin page check, informational",
-            ok=True,
+            # the admin's coverage page runs it on every open
+            target="< 500 ms",
+            ok=percentile(one, 50) / 1000 < 500,
             p99_ms=round(percentile(one, 99) / 1000, 2),
             grids=len(by_comm[picks[0]]),
         ),
