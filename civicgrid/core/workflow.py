@@ -175,6 +175,10 @@ def _empty(value: Any) -> bool:
     return False
 
 
+# Every workflow defined, by name (the state-write test and the docs read them from here).
+WORKFLOWS: dict[str, Workflow] = {}
+
+
 class Workflow:
     """A workflow definition and its engine (see the module docstring)."""
 
@@ -212,6 +216,7 @@ class Workflow:
         self.on_commit_row = on_commit_row
         self.actions: dict[str, Action] = {}
         self._handlers: dict[str, Callable[[Step], None]] = {}
+        WORKFLOWS[name] = self
 
     # --- the table ----------------------------------------------------------------------------
 

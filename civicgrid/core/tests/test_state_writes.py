@@ -1,6 +1,7 @@
 """Nothing but the workflow engine assigns a workflow state (AST scan of the source tree).
 
-Caught: ``x.state = …``, ``setattr(x, "state", …)``, ``state=`` in ``Case(…)``/``GridTask(…)``
+Every ``Workflow`` of the tree is found (``core.workflow.WORKFLOWS``), with its model and state
+field. Caught: ``x.state = …``, ``setattr(x, "state", …)``, ``state=`` in ``Case(…)``/``GridTask(…)``
 and in ``.create``/``.update``/``.get_or_create``/``.update_or_create``/``.bulk_update`` calls,
 ``.update(state=…)`` on any queryset. The demo is scanned too. Sites that set the state of a
 model that is not a workflow are listed in ``NOT_WORKFLOWS`` with the reason; each listed
@@ -16,7 +17,25 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR) / "civicgrid"
 ENGINE = ROOT / "core" / "workflow.py"
-WORKFLOW_MODELS = {"Case", "GridTask"}
+
+
+def _workflows():
+    """Every ``Workflow`` defined in the tree: the modules that build one are imported."""
+    import importlib
+
+    from civicgrid.core.workflow import WORKFLOWS
+
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if "/tests/" in f"/{rel}" or path == ENGINE or "Workflow(" not in path.read_text("utf-8"):
+            continue
+        importlib.import_module("civicgrid." + rel[:-3].replace("/", ".").removesuffix(".__init__"))
+    return dict(WORKFLOWS)
+
+
+WORKFLOW_LIST = _workflows()
+WORKFLOW_MODELS = {w.model.__name__ for w in WORKFLOW_LIST.values()}
+STATE_FIELDS = {w.state_field for w in WORKFLOW_LIST.values()}
 WRITERS = {"create", "update", "get_or_create", "update_or_create", "bulk_create"}
 # (path under civicgrid/, enclosing function): why it is not a workflow state
 NOT_WORKFLOWS = {
@@ -63,7 +82,7 @@ class Finder(ast.NodeVisitor):
     def _targets(self, targets, node):
         for t in targets:
             for sub in ast.walk(t):
-                if isinstance(sub, ast.Attribute) and sub.attr == "state":
+                if isinstance(sub, ast.Attribute) and sub.attr in STATE_FIELDS:
                     if isinstance(sub.ctx, ast.Store):
                         self.hit(node, ".state =")
 
@@ -84,21 +103,23 @@ class Finder(ast.NodeVisitor):
         kw = {k.arg for k in node.keywords}
         if isinstance(f, ast.Name) and f.id == "setattr" and len(node.args) >= 2:
             arg = node.args[1]
-            if isinstance(arg, ast.Constant) and arg.value == "state":
+            if isinstance(arg, ast.Constant) and arg.value in STATE_FIELDS:
                 self.hit(node, 'setattr(…, "state", …)')
         model_call = (isinstance(f, ast.Name) and f.id in WORKFLOW_MODELS) or (
             isinstance(f, ast.Attribute) and f.attr in WORKFLOW_MODELS
         )
-        if model_call and "state" in kw:
+        if model_call and kw & STATE_FIELDS:
             self.hit(node, "state= in a workflow model's constructor")
-        if isinstance(f, ast.Attribute) and "state" in kw:
+        if isinstance(f, ast.Attribute) and kw & STATE_FIELDS:
             if f.attr == "update":
                 self.hit(node, ".update(state=…)")
             elif f.attr in WRITERS and _names(f.value) & WORKFLOW_MODELS:
                 self.hit(node, f".{f.attr}(state=…)")
         if isinstance(f, ast.Attribute) and f.attr == "bulk_update":
             for a in list(node.args[1:]) + [k.value for k in node.keywords if k.arg == "fields"]:
-                if any(isinstance(c, ast.Constant) and c.value == "state" for c in ast.walk(a)):
+                if any(
+                    isinstance(c, ast.Constant) and c.value in STATE_FIELDS for c in ast.walk(a)
+                ):
                     self.hit(node, ".bulk_update(…, ['state'])")
         self.generic_visit(node)
 
@@ -110,6 +131,11 @@ def scan(sources=None) -> list[tuple[str, str, int, str]]:
         finder.visit(ast.parse(Path(path).read_text(encoding="utf-8"), filename=str(path)))
         hits += finder.hits
     return hits
+
+
+def test_the_workflows_are_found():
+    assert {"case", "grid_task"} <= set(WORKFLOW_LIST)
+    assert {"Case", "GridTask"} <= WORKFLOW_MODELS
 
 
 def test_nothing_outside_the_engine_assigns_a_workflow_state():
