@@ -87,7 +87,6 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
 def all_workflows() -> list[Workflow]:
     from civicgrid.cases.gridtasks import GRID_TASKS
     from civicgrid.cases.registry import CASES
-
     from civicgrid.mediation.workflow import DISPUTES
 
     return [CASES, GRID_TASKS, DISPUTES]

@@ -167,7 +167,11 @@ class Dispute(models.Model):
     violence_flag = models.BooleanField(_("may turn criminal (民转刑)"), default=False)
     violence_flagged_at = models.DateTimeField(_("民转刑 flagged at"), null=True, blank=True)
     grid = models.ForeignKey(
-        Grid, verbose_name=_("grid"), null=True, blank=True, on_delete=models.PROTECT,
+        Grid,
+        verbose_name=_("grid"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     scope_code = models.CharField(_("scope code"), max_length=17, db_index=True, editable=False)
@@ -181,27 +185,46 @@ class Dispute(models.Model):
     level = models.PositiveSmallIntegerField(_("level"), choices=Area.Level.choices)
     first_level = models.PositiveSmallIntegerField(_("first level"), choices=Area.Level.choices)
     body = models.ForeignKey(
-        MediationBody, verbose_name=_("mediation body"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="disputes",
+        MediationBody,
+        verbose_name=_("mediation body"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="disputes",
     )
     mediator = models.ForeignKey(
-        Mediator, verbose_name=_("mediator"), null=True, blank=True, on_delete=models.PROTECT,
+        Mediator,
+        verbose_name=_("mediator"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="disputes",
     )
     # The mediator's account, copied when the mediator is chosen, so "my disputes" is one column.
     mediator_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("mediator account"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("mediator account"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     chosen_by_party = models.BooleanField(_("mediator chosen by a party"), default=False)
     triage_reason = models.TextField(_("triage reason"), blank=True)
     case = models.OneToOneField(
-        Case, verbose_name=_("case"), null=True, blank=True, on_delete=models.PROTECT,
+        Case,
+        verbose_name=_("case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="dispute",
     )
     state = models.CharField(
-        _("state"), max_length=12, choices=DisputeState.choices,
-        default=DisputeState.REGISTERED, editable=False,
+        _("state"),
+        max_length=12,
+        choices=DisputeState.choices,
+        default=DisputeState.REGISTERED,
+        editable=False,
     )
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
     due_at = models.DateTimeField(_("deadline"), null=True, blank=True)
@@ -217,8 +240,11 @@ class Dispute(models.Model):
     visitor_count = models.PositiveSmallIntegerField(_("visitors"), default=1)
     repeat_visit = models.BooleanField(_("repeat visit (重复来访)"), default=False)
     registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("registered by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("registered by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     registered_at = models.DateTimeField(_("registered at"), default=timezone.now, db_index=True)
     concluded_at = models.DateTimeField(_("concluded at"), null=True, blank=True)
@@ -256,8 +282,12 @@ class DisputeAction(models.Model):
     )
     action = models.CharField(_("action"), max_length=20)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True,
-        on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     role = models.CharField(_("role"), max_length=20, blank=True)
     from_state = models.CharField(_("from state"), max_length=12, blank=True)
@@ -300,7 +330,11 @@ class Party(models.Model):
     )
     role = models.CharField(_("role"), max_length=12, choices=PartyRole.choices)
     person = models.ForeignKey(
-        Person, verbose_name=_("person"), null=True, blank=True, on_delete=models.PROTECT,
+        Person,
+        verbose_name=_("person"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="dispute_parties",
     )
     name = models.CharField(_("name"), max_length=50)
@@ -331,8 +365,11 @@ class Session(models.Model):
     summary = models.TextField(_("what was said"))
     agreed = models.BooleanField(_("agreed"), default=False)
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
 
     class Meta:
@@ -377,8 +414,12 @@ class FollowUp(models.Model):
     due_date = models.DateField(_("due"))
     done_at = models.DateTimeField(_("visited at"), null=True, blank=True)
     visitor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("visitor"), null=True, blank=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("visitor"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     fulfilled = models.BooleanField(_("agreement fulfilled"), null=True)
     satisfied = models.BooleanField(_("parties satisfied"), null=True)
@@ -415,8 +456,11 @@ class Meeting(models.Model):
     opinions = models.TextField(_("opinions"))
     decisions = models.TextField(_("decisions"))
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True,
-        on_delete=models.SET_NULL, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recorded by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 

@@ -97,13 +97,12 @@ def bodies_for(dispute: Dispute) -> QuerySet[MediationBody]:
     ).select_related("center__area")
 
 
-def roster_for(who: Any, *, body: Any = None, kind: str = "", specialty: str = "",
-               available: bool = False) -> QuerySet[Mediator]:
+def roster_for(
+    who: Any, *, body: Any = None, kind: str = "", specialty: str = "", available: bool = False
+) -> QuerySet[Mediator]:
     """The 点员台: mediators of the bodies of centers within the principal's scope."""
     p = principal_of(who)
-    qs = Mediator.objects.select_related("body__center__area").filter(
-        body__is_active=True
-    )
+    qs = Mediator.objects.select_related("body__center__area").filter(body__is_active=True)
     if not p.is_superuser:
         from civicgrid.people.access import codes_over
 

@@ -62,9 +62,7 @@ def _text(value: Any, field: str, max_len: int, *, required: bool = True) -> str
 def _choice(value: Any, choices, field: str) -> str:
     v = str(value or "").strip()
     if v not in [c for c, _l in choices]:
-        raise _err(
-            "invalid", field, _("one of %(v)s") % {"v": ", ".join(c for c, _l in choices)}
-        )
+        raise _err("invalid", field, _("one of %(v)s") % {"v": ", ".join(c for c, _l in choices)})
     return v
 
 
@@ -130,20 +128,29 @@ def _party(actor, dispute: Dispute, i: int, data: dict[str, Any]) -> Party:
         if person is None:
             if dispute.lat is None:
                 raise _err(
-                    "required", f"{f}.id_number",
+                    "required",
+                    f"{f}.id_number",
                     _("a new person needs the dispute's grid or point to be registered"),
                 )
             try:
                 with transaction.atomic():
                     person = basedata.person_create(
                         actor=actor,
-                        data={"name": name, "id_number": id_number, "phone": phone or "",
-                              "lat": dispute.lat, "lng": dispute.lng, "address": dispute.address},
+                        data={
+                            "name": name,
+                            "id_number": id_number,
+                            "phone": phone or "",
+                            "lat": dispute.lat,
+                            "lng": dispute.lng,
+                            "address": dispute.address,
+                        },
                     )
             except DomainError as exc:
                 raise DomainError(
-                    exc.code, f"{f}.{exc.field or 'id_number'}: {exc.message}",
-                    field=f"{f}.{exc.field or 'id_number'}", status=exc.status,
+                    exc.code,
+                    f"{f}.{exc.field or 'id_number'}: {exc.message}",
+                    field=f"{f}.{exc.field or 'id_number'}",
+                    status=exc.status,
                 ) from None
     party = Party(dispute=dispute, role=role, person=person, name=name, organisation=organisation)
     if person is not None:
@@ -235,9 +242,7 @@ def dispute_register(
             if not p.centers:
                 raise _err("required", "center", _("you work at no center"), status=403)
             holder = _center(p.centers[0])
-    if role == CENTER and not (
-        p.is_superuser or p.in_scope(holder.area.code, [Role.OPERATOR])
-    ):
+    if role == CENTER and not (p.is_superuser or p.in_scope(holder.area.code, [Role.OPERATOR])):
         raise _err("out_of_scope", "center", _("not a center you work at"), status=403)
     if grid is not None and not grid.code.startswith(holder.area.prefix):
         raise _err("out_of_scope", "grid", _("outside the center's area"))
@@ -335,8 +340,15 @@ def dispute_act(
 
 
 def dispute_visit(
-    *, dispute: Dispute, actor, note: str, fulfilled: bool, satisfied: bool, relapse: bool,
-    client_id: Any = None, expected_version: int | None = None,
+    *,
+    dispute: Dispute,
+    actor,
+    note: str,
+    fulfilled: bool,
+    satisfied: bool,
+    relapse: bool,
+    client_id: Any = None,
+    expected_version: int | None = None,
 ) -> DisputeAction | None:
     """回访 (the field app's offline visit): a relapse reopens the dispute.
 
@@ -350,15 +362,27 @@ def dispute_visit(
         if dispute.followups.filter(client_id=client_id).exists():
             return None
     return dispute_act(
-        dispute=dispute, action="relapse" if relapse else "visit", actor=actor,
-        expected_version=expected_version, note=note, fulfilled=fulfilled, satisfied=satisfied,
+        dispute=dispute,
+        action="relapse" if relapse else "visit",
+        actor=actor,
+        expected_version=expected_version,
+        note=note,
+        fulfilled=fulfilled,
+        satisfied=satisfied,
         client_id=client_id,
     )
 
 
 @transaction.atomic
-def dispute_from_case(*, case, actor, kind: str, parties: list[dict[str, Any]],
-                      amount: Any = None, risk: Any = RiskLevel.LOW) -> Dispute:
+def dispute_from_case(
+    *,
+    case,
+    actor,
+    kind: str,
+    parties: list[dict[str, Any]],
+    amount: Any = None,
+    risk: Any = RiskLevel.LOW,
+) -> Dispute:
     """Turn a case of the 矛盾纠纷 class into a dispute held by the case's center.
 
     The actor is an operator of the case (its owning center's area). The case keeps running

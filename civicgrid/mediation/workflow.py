@@ -43,7 +43,13 @@ from .models import (
 )
 
 S = DisputeState
-CENTER, MEDIATOR, GRID_WORKER, LEADER, SYSTEM = D_CENTER, D_MEDIATOR, D_GRID_WORKER, D_LEADER, "system"
+CENTER, MEDIATOR, GRID_WORKER, LEADER, SYSTEM = (
+    D_CENTER,
+    D_MEDIATOR,
+    D_GRID_WORKER,
+    D_LEADER,
+    "system",
+)
 CAPACITY_LABELS = {
     CENTER: gettext_lazy("Mediation center staff"),
     MEDIATOR: gettext_lazy("Mediator"),
@@ -252,9 +258,15 @@ def _body(dispute: Dispute, value: Any) -> MediationBody:
     body = MediationBody.objects.filter(pk=pk, is_active=True).select_related("center").first()
     if body is None:
         raise DomainError(
-            "invalid", _("body: no such active mediation body."), field="body", details={"body": value}
+            "invalid",
+            _("body: no such active mediation body."),
+            field="body",
+            details={"body": value},
         )
-    if not dispute.owner_code.startswith(body.center.area.prefix) and body.center_id != dispute.center_id:
+    if (
+        not dispute.owner_code.startswith(body.center.area.prefix)
+        and body.center_id != dispute.center_id
+    ):
         raise DomainError(
             "body_out_of_scope",
             _("body: %(b)s does not serve the area of %(c)s.")
@@ -337,8 +349,9 @@ def plan_session(step: Step) -> None:
     d = step.obj
     held_at = as_datetime(step.inputs.get("held_at"), "held_at")
     if held_at > step.now + dt.timedelta(hours=1):
-        raise DomainError("invalid", _("held_at: a session is recorded after it was held."),
-                          field="held_at")
+        raise DomainError(
+            "invalid", _("held_at: a session is recorded after it was held."), field="held_at"
+        )
     place = text(step, "place", max_len=100)
     participants = text(step, "participants", max_len=TEXT)
     summary = text(step, "summary", max_len=TEXT)
@@ -348,8 +361,13 @@ def plan_session(step: Step) -> None:
 
     def save(row) -> None:
         s = Session.objects.create(
-            dispute=d, held_at=held_at, place=place, participants=participants,
-            summary=summary, agreed=agreed, recorded_by=step.actor if getattr(step.actor, "pk", None) else None,
+            dispute=d,
+            held_at=held_at,
+            place=place,
+            participants=participants,
+            summary=summary,
+            agreed=agreed,
+            recorded_by=step.actor if getattr(step.actor, "pk", None) else None,
         )
         if d.mediator_id:
             s.mediators.add(d.mediator_id)
@@ -363,7 +381,9 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal | None:
     try:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
-        raise DomainError("invalid", _("%(f)s: a number of yuan.") % {"f": field}, field=field) from None
+        raise DomainError(
+            "invalid", _("%(f)s: a number of yuan.") % {"f": field}, field=field
+        ) from None
     if amount < 0 or amount >= Decimal("1e12") or amount != amount:
         raise DomainError("invalid", _("%(f)s: out of range.") % {"f": field}, field=field)
     return amount.quantize(Decimal("0.01"))
@@ -372,7 +392,10 @@ def parse_amount(value: Any, field: str = "amount") -> Decimal | None:
 def _conclude(step: Step, note: str) -> None:
     d = step.obj
     step.changes.update(
-        concluded_at=step.now, concluded_level=d.level, due_at=None, overdue=False,
+        concluded_at=step.now,
+        concluded_level=d.level,
+        due_at=None,
+        overdue=False,
         outcome_note=note,
     )
     if d.case_id:
@@ -394,7 +417,11 @@ def close_case(dispute: Dispute, action: str, note: str) -> None:
     label = str(DISPUTES.actions[action].label)
     try:
         case_act(
-            case=case, action="mediation_close", actor=None, role=CASE_SYSTEM, _system=True,
+            case=case,
+            action="mediation_close",
+            actor=None,
+            role=CASE_SYSTEM,
+            _system=True,
             result=_("Dispute %(n)s concluded: %(outcome)s. %(note)s")
             % {"n": dispute.number, "outcome": label, "note": note},
             dispute=dispute.number,
@@ -413,14 +440,19 @@ def plan_agree(step: Step) -> None:
     if fulfil_by < today:
         raise DomainError("invalid", _("fulfil_by: must not be in the past."), field="fulfil_by")
     step.note = terms
-    step.data.update(amount=str(amount) if amount is not None else None,
-                     fulfil_by=fulfil_by.isoformat())
+    step.data.update(
+        amount=str(amount) if amount is not None else None, fulfil_by=fulfil_by.isoformat()
+    )
     _conclude(step, terms)
     now = step.now
 
     def save(row) -> None:
         Agreement.objects.create(
-            dispute=d, number=new_number("XY"), terms=terms, amount=amount, signed_at=now,
+            dispute=d,
+            number=new_number("XY"),
+            terms=terms,
+            amount=amount,
+            signed_at=now,
             fulfil_by=fulfil_by,
         )
         FollowUp.objects.bulk_create(
@@ -446,8 +478,11 @@ def plan_fail(step: Step) -> None:
     _conclude(step, note)
     today = timezone.localdate(step.now)
     step.after.append(
-        lambda row: FollowUp.objects.create(dispute=step.obj, due_date=followup_dates(today)[0])
-        if options().MEDIATION_FOLLOWUP_DAYS else None
+        lambda row: (
+            FollowUp.objects.create(dispute=step.obj, due_date=followup_dates(today)[0])
+            if options().MEDIATION_FOLLOWUP_DAYS
+            else None
+        )
     )
 
 
@@ -471,14 +506,24 @@ def plan_escalate(step: Step) -> None:
             field="center",
         )
     step.changes.update(
-        center=parent, owner_code=parent.area.code, level=parent.area.level,
-        escalation_count=d.escalation_count + 1, body=None, mediator=None,
-        mediator_user_id=None, chosen_by_party=False, due_at=triage_due(step.now), overdue=False,
+        center=parent,
+        owner_code=parent.area.code,
+        level=parent.area.level,
+        escalation_count=d.escalation_count + 1,
+        body=None,
+        mediator=None,
+        mediator_user_id=None,
+        chosen_by_party=False,
+        due_at=triage_due(step.now),
+        overdue=False,
     )
     step.data.update(from_center=current.area.code, to_center=parent.area.code)
     notify_later(
-        step, lambda: operators_of_center_id(parent.pk), "dispute_escalated",
-        _("Dispute %(n)s escalated to %(c)s") % {"n": d.number, "c": parent.name}, d.title,
+        step,
+        lambda: operators_of_center_id(parent.pk),
+        "dispute_escalated",
+        _("Dispute %(n)s escalated to %(c)s") % {"n": d.number, "c": parent.name},
+        d.title,
     )
 
 
@@ -517,8 +562,15 @@ def _plan_visit(step: Step, relapse: bool) -> None:
 
     def save(row) -> None:
         pending = d.followups.filter(done_at__isnull=True).order_by("due_date", "id").first()
-        values = dict(done_at=now, visitor=actor, fulfilled=fulfilled, satisfied=satisfied,
-                      relapse=relapse, note=note, client_id=client_id)
+        values = dict(
+            done_at=now,
+            visitor=actor,
+            fulfilled=fulfilled,
+            satisfied=satisfied,
+            relapse=relapse,
+            note=note,
+            client_id=client_id,
+        )
         if pending is not None:
             FollowUp.objects.filter(pk=pending.pk).update(**values)
         else:
@@ -537,15 +589,23 @@ def plan_relapse(step: Step) -> None:
     d = step.obj
     _plan_visit(step, relapse=True)
     step.changes.update(
-        relapse_count=d.relapse_count + 1, concluded_at=None, concluded_level=None,
-        due_at=mediation_due(step.now), overdue=False, legal_route="", referral_note="",
+        relapse_count=d.relapse_count + 1,
+        concluded_at=None,
+        concluded_level=None,
+        due_at=mediation_due(step.now),
+        overdue=False,
+        legal_route="",
+        referral_note="",
         outcome_note="",
     )
     # The visits planned for the old outcome are moot: the next outcome plans its own.
     step.after.append(lambda row: d.followups.filter(done_at__isnull=True).delete())
     notify_later(
-        step, lambda: center_staff(d), "dispute_relapse",
-        _("Dispute %(n)s relapsed and was reopened") % {"n": d.number}, step.note,
+        step,
+        lambda: center_staff(d),
+        "dispute_relapse",
+        _("Dispute %(n)s relapsed and was reopened") % {"n": d.number},
+        step.note,
     )
 
 

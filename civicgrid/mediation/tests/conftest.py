@@ -34,7 +34,10 @@ def med(world):
     )
     w.mediator_user = UserFactory(username="mediator_a", full_name="王调解")
     w.mediator_a = Mediator.objects.create(
-        body=w.body_a, user=w.mediator_user, name="王调解", kind=MediatorKind.FULL_TIME,
+        body=w.body_a,
+        user=w.mediator_user,
+        name="王调解",
+        kind=MediatorKind.FULL_TIME,
         specialties=["neighbour", "family"],
     )
     w.elder = Mediator.objects.create(body=w.body_comm, name="李老", kind=MediatorKind.ELDER)
@@ -88,8 +91,14 @@ def to_state(w, state: str):
     if state == S.REFERRED:
         act(d, "fail", w.operator_a, route="litigation", note="建议向法院起诉")
         return d
-    act(d, "agree", w.operator_a, terms="赔偿2000元", amount="2000",
-        fulfil_by=dt.date.today() + dt.timedelta(days=10))
+    act(
+        d,
+        "agree",
+        w.operator_a,
+        terms="赔偿2000元",
+        amount="2000",
+        fulfil_by=dt.date.today() + dt.timedelta(days=10),
+    )
     if state == S.AGREED:
         return d
     act(d, "fulfil", w.operator_a, note="已当面支付")

@@ -19,8 +19,12 @@ GOOD = {
     "triage": lambda w: {"body": w.body_a.pk, "reason": "分流理由", "mediator": w.mediator_a.pk},
     "choose_mediator": lambda w: {"mediator": w.mediator_a.pk},
     "start": lambda w: {},
-    "session": lambda w: {"held_at": "2020-01-01T10:00", "place": "调解室", "participants": "双方",
-                          "summary": "各自陈述"},
+    "session": lambda w: {
+        "held_at": "2020-01-01T10:00",
+        "place": "调解室",
+        "participants": "双方",
+        "summary": "各自陈述",
+    },
     "agree": lambda w: {"terms": "赔偿", "fulfil_by": dt.date.today() + dt.timedelta(days=3)},
     "fail": lambda w: {"route": "arbitration", "note": "申请仲裁"},
     "withdraw": lambda w: {"reason": "撤回"},
@@ -81,7 +85,13 @@ def test_full_path_to_archive_writes_agreement_visits_and_log(med):
     assert [v.due_date - visits[0].due_date for v in visits] == [dt.timedelta(0), dt.timedelta(23)]
     assert visits[0].done_at and visits[0].satisfied and visits[1].done_at is None
     assert list(d.actions.values_list("action", flat=True)) == [
-        "register", "triage", "start", "agree", "fulfil", "visit", "archive",
+        "register",
+        "triage",
+        "start",
+        "agree",
+        "fulfil",
+        "visit",
+        "archive",
     ]
     assert d.version == 1 + 6 and d.concluded_level == med.dist_a.level
 
@@ -139,22 +149,33 @@ def test_bad_inputs_name_their_field(med):
         ("agree", {"terms": "x", "fulfil_by": "yesterday"}, "fulfil_by"),
         ("agree", {"terms": "x", "fulfil_by": "2099-01-01", "amount": "lots"}, "amount"),
         ("fail", {"route": "duel", "note": "x"}, "route"),
-        ("session", {"held_at": "2020-01-01", "place": "", "participants": "a", "summary": "b"},
-         "place"),
+        (
+            "session",
+            {"held_at": "2020-01-01", "place": "", "participants": "a", "summary": "b"},
+            "place",
+        ),
     ]:
         with pytest.raises(DomainError) as exc:
             act(d, action, med.operator_a, **inputs)
         assert exc.value.field == field, action
 
 
-def test_violence_flag_notifies_the_center_and_the_police_at_once(med, django_capture_on_commit_callbacks):
+def test_violence_flag_notifies_the_center_and_the_police_at_once(
+    med, django_capture_on_commit_callbacks
+):
     w = med
     d = register(w)
     with django_capture_on_commit_callbacks(execute=True):
-        services.dispute_act(dispute=d, action="flag_violence", actor=w.worker_a1, reason="扬言动刀")
+        services.dispute_act(
+            dispute=d, action="flag_violence", actor=w.worker_a1, reason="扬言动刀"
+        )
     d.refresh_from_db()
     assert d.violence_flag and d.risk == 3
-    got = set(Notification.objects.filter(kind="dispute_violence").values_list("recipient__username", flat=True))
+    got = set(
+        Notification.objects.filter(kind="dispute_violence").values_list(
+            "recipient__username", flat=True
+        )
+    )
     assert {"operator_a", "police_a"} <= got
     assert "flag_violence" not in DISPUTES.allowed(w.operator_a, d)
 
@@ -162,7 +183,9 @@ def test_violence_flag_notifies_the_center_and_the_police_at_once(med, django_ca
 def test_register_with_flag_notifies_too(med, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         register(med, violence_flag=True)
-    assert Notification.objects.filter(kind="dispute_violence", recipient=med.police_handler).exists()
+    assert Notification.objects.filter(
+        kind="dispute_violence", recipient=med.police_handler
+    ).exists()
 
 
 def test_concurrent_actions_cannot_both_succeed(med):
@@ -185,13 +208,18 @@ def test_client_id_makes_a_retried_registration_create_nothing_twice(med):
 def test_parties_with_id_numbers_are_found_or_registered_in_base_data(med):
     from civicgrid.basedata.models import Person
 
-    d = register(med, parties=[
-        {"role": "applicant", "name": "张三", "id_number": pid(31), "phone": "13900000031"},
-        {"role": "respondent", "name": "李四"},
-    ])
+    d = register(
+        med,
+        parties=[
+            {"role": "applicant", "name": "张三", "id_number": pid(31), "phone": "13900000031"},
+            {"role": "respondent", "name": "李四"},
+        ],
+    )
     p = Person.objects.get()
     party = d.parties.get(role="applicant")
-    assert party.person == p and party.id_number_mask == p.id_number_mask and "*" in party.phone_mask
+    assert (
+        party.person == p and party.id_number_mask == p.id_number_mask and "*" in party.phone_mask
+    )
     d2 = register(med, parties=[{"role": "applicant", "name": "张三", "id_number": pid(31)}])
     assert d2.parties.get().person == p and Person.objects.count() == 1
     assert d2.repeat_visit is True and d.repeat_visit is False
