@@ -377,6 +377,9 @@ class Session(models.Model):
         verbose_name_plural = _("mediation sessions")
         ordering = ["dispute_id", "held_at", "id"]
 
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.held_at:%Y-%m-%d}"
+
 
 class Agreement(models.Model):
     """协议书: the terms the parties signed, the amount and the date by which it is fulfilled."""
@@ -433,6 +436,9 @@ class FollowUp(models.Model):
         ordering = ["dispute_id", "due_date", "id"]
         indexes = [models.Index(fields=["done_at", "due_date"], name="followup_due")]
 
+    def __str__(self) -> str:
+        return f"{self.dispute_id} {self.due_date}"
+
 
 class Meeting(models.Model):
     """研判会商: a periodic analysis meeting of a center; it fills the 分析研判记录簿."""
@@ -469,6 +475,9 @@ class Meeting(models.Model):
         verbose_name_plural = _("analysis meetings")
         ordering = ["-held_at", "-id"]
 
+    def __str__(self) -> str:
+        return self.topic
+
 
 class MeetingTask(models.Model):
     """A follow-up task decided at a meeting: what, who owns it, by when, done or not."""
@@ -485,6 +494,9 @@ class MeetingTask(models.Model):
         verbose_name = _("meeting follow-up task")
         verbose_name_plural = _("meeting follow-up tasks")
         ordering = ["meeting_id", "due_date", "id"]
+
+    def __str__(self) -> str:
+        return self.task
 
 
 def new_number(prefix: str = "TJ") -> str:

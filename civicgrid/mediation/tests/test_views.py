@@ -179,7 +179,7 @@ def test_register_page_print_and_export_have_the_register_columns(client, three,
     q = "?from=2000-01-01&to=2099-12-31"
 
     def ths(html):
-        table = re.search(r'<table[^>]*data-register="%s".*?</thead>' % code, html, re.S).group(0)
+        table = re.search(rf'<table[^>]*data-register="{code}".*?</thead>', html, re.S).group(0)
         return [re.sub(r"<.*?>", "", h).strip() for h in re.findall(r"<th>(.*?)</th>", table, re.S)]
 
     page = client.get(f"/mediation/registers/{code}/{q}").content.decode()
