@@ -253,6 +253,27 @@ def list_mediators(
     ]
 
 
+class FieldVisitIn(Schema):
+    client_id: str = Field(min_length=8, max_length=64, description="a UUID made by the device")
+    note: str = Field(min_length=1, max_length=4000)
+    fulfilled: bool = False
+    satisfied: bool = False
+    relapse: bool = False
+
+
+@router.post(
+    "/{pk}/field-visit",
+    response={200: DisputeDetail, 201: DisputeDetail},
+    summary="回访 from the field app's outbox (idempotent by client_id; a relapse reopens)",
+)
+def field_visit(request: HttpRequest, pk: int, payload: FieldVisitIn):
+    """201 when recorded; 200 when this client_id was already recorded (a retried upload)."""
+    p = principal_of(request)
+    d = selectors.dispute_get_for(p, pk)
+    row = services.dispute_visit(dispute=d, actor=request.user, **payload.dict())
+    return Status(201 if row else 200, _detail(selectors.dispute_get_for(p, pk), p))
+
+
 @router.get("/{pk}", response=DisputeDetail, summary="One dispute with parties and timeline")
 def get_dispute(request: HttpRequest, pk: int):
     p = principal_of(request)
