@@ -95,7 +95,7 @@ PLACES = ("调解室", "村委会会议室", "矛调中心接待室", "当事人
 
 def _bodies(ctx) -> dict[int, list[MediationBody]]:
     rows: list[MediationBody] = []
-    for i, (code, center) in enumerate(sorted(ctx.centers.items())):
+    for i, (_code, center) in enumerate(sorted(ctx.centers.items())):
         area = center.area
         rows.append(
             MediationBody(
@@ -373,7 +373,7 @@ def seed(ctx) -> None:
                 d.mediator, d.mediator_user = med, med.user
             if final != S.TRIAGED and med is not None:
                 p.step("start", rng.uniform(2, 24))
-                for k in range(rng.randint(1, 3)):
+                for _k in range(rng.randint(1, 3)):
                     p.step(
                         "session",
                         rng.uniform(24, 96),
