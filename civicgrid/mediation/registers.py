@@ -11,6 +11,7 @@ data appear masked.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 from django.db.models import CharField, Count, OuterRef, Prefetch, QuerySet, Subquery
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.core.spreadsheets import xlsx_row
@@ -45,6 +47,17 @@ def _day(value) -> str:
     if isinstance(value, dt.datetime):
         return timezone.localtime(value).strftime("%Y-%m-%d")
     return value.strftime("%Y-%m-%d")
+
+
+@functools.cache
+def _choices(field: str, language: str) -> dict:
+    """A field's choice labels in ``language`` (get_FOO_display is slow on lazy labels)."""
+    return {k: str(v) for k, v in Dispute._meta.get_field(field).choices}
+
+
+def label(d: Dispute, field: str) -> str:
+    value = getattr(d, field)
+    return _choices(field, get_language() or "")[value] if value not in (None, "") else ""
 
 
 def _names(d: Dispute, role: str) -> str:
@@ -88,10 +101,10 @@ def _visits(d: Dispute) -> str:
 
 
 def _outcome(d: Dispute) -> str:
-    label = str(d.get_state_display())
+    text = label(d, "state")
     if d.legal_route:
-        label += f"（{d.get_legal_route_display()}）"
-    return label
+        text += f"（{label(d, 'legal_route')}）"
+    return text
 
 
 @dataclass(frozen=True)
@@ -182,14 +195,14 @@ LETTERS_VISITS = Register(
         Column(_("No."), _seq, 6),
         Column(_("Number"), lambda d: d.number, 18),
         Column(_("Date"), lambda d: _day(d.registered_at), 11),
-        Column(_("Channel"), lambda d: str(d.get_source_display())),
+        Column(_("Channel"), lambda d: label(d, "source")),
         Column(_("Visitors"), lambda d: _names(d, PartyRole.APPLICANT), 16),
         Column(_("Persons"), lambda d: d.visitor_count, 6),
         Column(_("ID number"), lambda d: _ids(d), 20),
         Column(_("Phone"), lambda d: _phones(d), 14),
         Column(_("Address"), lambda d: d.address, 20),
         Column(_("Matter raised"), lambda d: d.facts, 40),
-        Column(_("Kind"), lambda d: str(d.get_kind_display())),
+        Column(_("Kind"), lambda d: label(d, "kind")),
         Column(_("Repeat visit"), lambda d: str(_("yes") if d.repeat_visit else _("no")), 6),
         Column(_("Received by"), lambda d: d.center.name, 18),
         Column(_("Handling"), _outcome, 14),
@@ -209,12 +222,12 @@ MEDIATION = Register(
         Column(_("Date"), lambda d: _day(d.registered_at), 11),
         Column(_("Applicant"), lambda d: _names(d, PartyRole.APPLICANT), 14),
         Column(_("Respondent"), lambda d: _names(d, PartyRole.RESPONDENT), 14),
-        Column(_("Kind"), lambda d: str(d.get_kind_display())),
+        Column(_("Kind"), lambda d: label(d, "kind")),
         Column(_("Summary"), lambda d: d.title, 30),
         Column(_("Amount (yuan)"), lambda d: float(d.amount) if d.amount is not None else None, 12),
         Column(
             _("Risk"),
-            lambda d: str(d.get_risk_display()) + (" 民转刑" if d.violence_flag else ""),
+            lambda d: label(d, "risk") + (" 民转刑" if d.violence_flag else ""),
             10,
         ),
         Column(_("Mediation body"), lambda d: d.body.name if d.body_id else "", 20),
@@ -275,7 +288,7 @@ TRIAGE = Register(
         Column(_("Number"), lambda d: d.number, 18),
         Column(_("Date"), lambda d: _day(d.registered_at), 11),
         Column(_("Parties"), lambda d: "、".join(p.name for p in d.parties.all()), 18),
-        Column(_("Kind"), lambda d: str(d.get_kind_display())),
+        Column(_("Kind"), lambda d: label(d, "kind")),
         Column(_("Summary"), lambda d: d.title, 30),
         Column(_("Triaged on"), lambda d: _day(getattr(d, "triaged_at", None)), 11),
         Column(_("Sent to"), lambda d: d.body.name if d.body_id else "", 20),
