@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse_lazy
 from django.utils import timezone
+from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET
 
 from civicgrid.people.access import principal_of
@@ -29,6 +30,7 @@ def field_actions(principal, dispute) -> list:
 
 @field_login
 @require_GET
+@ensure_csrf_cookie
 def field_home(request: HttpRequest) -> HttpResponse:
     p = principal_of(request)
     qs = selectors.dispute_list_for(p).filter(grid_id__in=p.grid_ids).select_related("grid")
@@ -52,6 +54,7 @@ def field_home(request: HttpRequest) -> HttpResponse:
 
 @field_login
 @require_GET
+@ensure_csrf_cookie
 def field_new(request: HttpRequest) -> HttpResponse:
     p = principal_of(request)
     from civicgrid.territory.models import Grid
@@ -70,6 +73,7 @@ def field_new(request: HttpRequest) -> HttpResponse:
 
 @field_login
 @require_GET
+@ensure_csrf_cookie
 @not_found_as_404
 def field_dispute(request: HttpRequest, pk: int) -> HttpResponse:
     p = principal_of(request)
