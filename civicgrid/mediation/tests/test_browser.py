@@ -82,5 +82,8 @@ def test_a_dispute_from_screening_to_archive(browser, live_server, med, client):
     op.open(f"/mediation/disputes/{d.pk}/")
     op.act("archive")
     assert Dispute.objects.get(pk=d.pk).state == DisputeState.ARCHIVED
+    op.open("/mediation/registers/mediation/print/?from=2000-01-01&to=2099-12-31")
+    assert d.number in op.page.content()
+    shot(op.page, "register-print")
     assert not [e for e in op.errors if "favicon" not in e], op.errors
     op.close()
