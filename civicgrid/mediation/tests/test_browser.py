@@ -12,15 +12,19 @@ import os
 import pytest
 
 from civicgrid.console.tests.test_browser import Session, browser  # noqa: F401 (fixture)
-from civicgrid.mediation.models import Dispute, DisputeState
-
 from civicgrid.field.tests.test_browser import wait_until
+from civicgrid.mediation.models import Dispute, DisputeState
 
 from .conftest import med  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-         "locale": "zh-CN", "service_workers": "block"}
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "service_workers": "block",
+}
 
 
 def shot(page, name: str) -> None:
@@ -34,8 +38,9 @@ def test_a_dispute_from_screening_to_archive(browser, live_server, med, client):
     # 排查: the grid worker registers the dispute on the phone while offline; it goes up once.
     client.force_login(w.worker_a1)
     phone = browser.new_context(**PHONE)
-    phone.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value,
-                        "url": live_server.url}])
+    phone.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
     page = phone.new_page()
     page.goto(live_server.url + "/mediation/field/new/")
     phone.set_offline(True)
@@ -64,8 +69,15 @@ def test_a_dispute_from_screening_to_archive(browser, live_server, med, client):
     op.act("triage", {"body": w.body_comm.pk, "reason": "邻里纠纷，村调委会调处"})
     op.act("choose_mediator", {"mediator": w.elder.pk})
     op.act("start")
-    op.act("session", {"held_at": "2025-06-10T10:00", "place": "村调解室",
-                       "participants": "张三、李四、李老", "summary": "双方同意由楼上承担维修费"})
+    op.act(
+        "session",
+        {
+            "held_at": "2025-06-10T10:00",
+            "place": "村调解室",
+            "participants": "张三、李四、李老",
+            "summary": "双方同意由楼上承担维修费",
+        },
+    )
     fulfil_by = (dt.date.today() + dt.timedelta(days=7)).isoformat()
     op.page.locator("details[data-action=agree] summary").click()
     op.page.fill("details[data-action=agree] textarea[name=terms]", "李四承担维修费2000元。")
