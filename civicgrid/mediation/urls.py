@@ -13,6 +13,7 @@ urlpatterns = [
     path("roster/", views.roster, name="roster"),
     path("meetings/", views.meetings, name="meetings"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting"),
+    path("meetings/<int:pk>/tasks/<int:task_id>/done/", views.meeting_task_done, name="task_done"),
     path("registers/<slug:code>/", views.register_page, name="register"),
     path("registers/<slug:code>/print/", views.register_print, name="register_print"),
     path("registers/<slug:code>/export.xlsx", views.register_export, name="register_export"),

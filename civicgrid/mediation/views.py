@@ -521,3 +521,18 @@ def meeting_detail(request, pk: int):
             "tasks": m.tasks.all(),
         },
     )
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def meeting_task_done(request, pk: int, task_id: int):
+    """Mark a meeting's follow-up task done (staff of the meeting's center)."""
+    from .models import MeetingTask
+
+    m = selectors.meeting_get_for(request, pk)
+    task = MeetingTask.objects.filter(pk=task_id, meeting=m).select_related("meeting").first()
+    if task is None:
+        raise Http404("task")
+    services.meeting_task_done(task=task, actor=request.user)
+    return redirect("mediation:meeting", pk=m.pk)

@@ -236,5 +236,10 @@ def test_meeting_form_records_tasks(client, med):
     assert r.status_code == 302
     m = Meeting.objects.get()
     assert list(m.disputes.all()) == [d] and m.tasks.get().owner == "王调解"
+    t = m.tasks.get()
+    assert client.post(f"/mediation/meetings/{m.pk}/tasks/{t.pk}/done/").status_code == 302
+    t.refresh_from_db()
+    assert t.done_at is not None
     client.force_login(w.outsider_b)
     assert client.get(f"/mediation/meetings/{m.pk}/").status_code == 404
+    assert client.post(f"/mediation/meetings/{m.pk}/tasks/{t.pk}/done/").status_code == 404
