@@ -192,6 +192,18 @@ def get_dashboard(request: HttpRequest, p: Query[Params]) -> dict:
 
 
 @router.get(
+    "/mediation",
+    url_name="analytics_mediation",
+    summary="Mediation indicators (docs/mediation.md), with 环比 and 同比",
+)
+def get_mediation(request: HttpRequest, p: Query[Params]) -> dict:
+    from civicgrid.mediation.indicators import report
+
+    period, filters = parse(request, p)
+    return {**report(request.user, period, filters.prefix), "filters": filters.as_params()}
+
+
+@router.get(
     "/assessment",
     url_name="analytics_assessment",
     response=AssessmentOut,

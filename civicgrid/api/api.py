@@ -35,6 +35,7 @@ ROUTERS = [
     ("analytics", "/analytics", "analytics"),
     ("notifications", "/notifications", "notifications"),
     ("basedata", "/basedata", "basedata"),
+    ("mediation", "/mediation", "mediation"),
 ]
 for app, prefix, tag in ROUTERS:
     try:

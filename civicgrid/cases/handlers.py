@@ -498,6 +498,15 @@ def plan_verify(step: Step) -> None:
     _notify_reporter(step, "case_closed", _("Your report was handled and closed"))
 
 
+@CASES.handler("mediation_close")
+def plan_mediation_close(step: Step) -> None:
+    result = text(step, "result")
+    step.note = result
+    step.data["dispute"] = text(step, "dispute", max_len=20)
+    step.changes.update(result=result, closed_at=step.now, **STOP_CLOCK)
+    _notify_reporter(step, "case_closed", _("Your report was handled and closed"))
+
+
 @CASES.handler("rework")
 def plan_rework(step: Step) -> None:
     _not_own_work(step)

@@ -324,6 +324,13 @@ CASES.add(
         label=gettext_lazy("Record a call-back (回访)"),
         summary="回访 Record a caller's call-back (operator; kept apart from ratings)",
     ),
+    Action(
+        "mediation_close", OPEN, S.CLOSED, (SYSTEM,), order=910, endpoint="none",
+        inputs=(Input("result", "textarea", True, gettext_lazy("Result"), max_length=TEXT),
+                Input("dispute", "text", True, gettext_lazy("Dispute number"))),
+        label=gettext_lazy("Closed by the dispute's conclusion"),
+        summary="调解结案 Closed when the dispute it was converted to concluded (civicgrid.mediation)",
+    ),
 )
 # fmt: on
 

@@ -112,7 +112,15 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         except DomainError:
             continue
         counts["review"] += 1
+    counts.update(_dispute_sweep(now))
     return counts
+
+
+def _dispute_sweep(now: dt.datetime) -> dict[str, int]:
+    """The disputes' overdue supervision (civicgrid.mediation.sla), counted as ``dispute_*``."""
+    from civicgrid.mediation.sla import dispute_sweep
+
+    return {f"dispute_{k}": v for k, v in dispute_sweep(now).items()}
 
 
 @task()

@@ -223,6 +223,26 @@ class Options:
         _positive,
         "`/readyz` fails when no task worker has written its heartbeat for this many seconds.",
     )
+    MEDIATION_TRIAGE_HOURS: float = _opt(
+        7.0, _float, "Working hours within which a registered dispute is triaged (分流)."
+    )
+    MEDIATION_LIMIT_HOURS: float = _opt(
+        105.0,
+        _float,
+        "Working hours from triage to an outcome of a dispute (default 15 workdays of 7 hours).",
+    )
+    MEDIATION_FOLLOWUP_DAYS: tuple[int, ...] = _opt(
+        (7, 30),
+        lambda v: tuple(_positive(x) for x in _json(v)),
+        "Days after an agreement at which a dispute's follow-up visits (回访) fall due; JSON in "
+        "the environment: `[7,30]`.",
+    )
+    MEDIATION_POLICE_KEY: str = _opt(
+        "GA",
+        _str,
+        "Department code suffix (after the area prefix and `-`) of the police departments told "
+        "at once about a dispute flagged 民转刑.",
+    )
     REPLICA_MAX_LAG_SECONDS: float = _opt(
         30.0, _float, "`/readyz` fails when the read replica lags by more than this."
     )

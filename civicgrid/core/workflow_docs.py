@@ -1,8 +1,9 @@
 """The docs tables of the workflows, rendered from their action tables.
 
-docs/cases.md holds one generated block per workflow between ``<!-- workflow:NAME -->`` and
-``<!-- /workflow:NAME -->``; ``manage.py workflow_docs`` rewrites them and
-``civicgrid/cases/tests/test_docs.py`` fails when a block differs from its table.
+Each workflow's document (docs/cases.md by default; ``DOCS`` names the others) holds one
+generated block per workflow between ``<!-- workflow:NAME -->`` and ``<!-- /workflow:NAME -->``;
+``manage.py workflow_docs`` rewrites them and ``civicgrid/cases/tests/test_docs.py`` fails when a
+block differs from its table.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from django.utils import translation
 from .workflow import Action, Workflow
 
 DOC = Path("docs") / "cases.md"
+# Workflows documented in a file of their own.
+DOCS = {"dispute": Path("docs") / "mediation.md"}
 
 
 def _states(workflow: Workflow, states: tuple[str, ...]) -> str:
@@ -76,7 +79,7 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
     for wf in workflows:
         pat = _pattern(wf.name)
         if not pat.search(text):
-            raise ValueError(f"{DOC} has no block for workflow {wf.name}")
+            raise ValueError(f"no block for workflow {wf.name} in its document")
         text = pat.sub(lambda m, wf=wf: m.group(1) + render_table(wf) + m.group(3), text)
     return text
 
@@ -84,9 +87,20 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
 def all_workflows() -> list[Workflow]:
     from civicgrid.cases.gridtasks import GRID_TASKS
     from civicgrid.cases.registry import CASES
+    from civicgrid.mediation.workflow import DISPUTES
 
-    return [CASES, GRID_TASKS]
+    return [CASES, GRID_TASKS, DISPUTES]
 
 
-def doc_path() -> Path:
-    return Path(settings.BASE_DIR) / DOC
+def doc_path(workflow: Workflow | None = None) -> Path:
+    """The document holding ``workflow``'s table (default: docs/cases.md)."""
+    rel = DOCS.get(workflow.name, DOC) if workflow is not None else DOC
+    return Path(settings.BASE_DIR) / rel
+
+
+def doc_groups() -> dict[Path, list[Workflow]]:
+    """The workflows of each document."""
+    out: dict[Path, list[Workflow]] = {}
+    for wf in all_workflows():
+        out.setdefault(doc_path(wf), []).append(wf)
+    return out

@@ -32,6 +32,13 @@ class Kind(models.TextChoices):
     CASE_COMMENTED = "case_commented", _("New comment on a case")
     CASE_RATED = "case_rated", _("Case rated")
     GRID_TASK = "grid_task", _("Grid task assigned")
+    # Disputes (civicgrid.mediation)
+    DISPUTE_VIOLENCE = "dispute_violence", _("Dispute flagged 民转刑")
+    DISPUTE_ASSIGNED = "dispute_assigned", _("Dispute assigned to you")
+    DISPUTE_ESCALATED = "dispute_escalated", _("Dispute escalated")
+    DISPUTE_OVERDUE = "dispute_overdue", _("Dispute overdue")
+    DISPUTE_SUPERVISED = "dispute_supervised", _("Dispute supervised")
+    DISPUTE_RELAPSE = "dispute_relapse", _("Dispute relapsed")
     SYSTEM = "system", _("System notice")
 
 

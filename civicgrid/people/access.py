@@ -37,6 +37,7 @@ from django.db.models import Q, QuerySet
 from civicgrid.core.errors import NotFound
 from civicgrid.territory.codes import PREFIX_LEN
 
+from .dispute_access import DisputeAccess
 from .models import GridMember, Role, RoleAssignment, User
 
 STAFF_ROLES = (
@@ -101,7 +102,7 @@ class Membership:
 
 
 @dataclass(eq=False)
-class Principal:
+class Principal(DisputeAccess):
     """Who is asking, with everything their scope depends on, loaded once."""
 
     user: Any

@@ -82,11 +82,13 @@ def valid_inputs(action, world, cats, case):
         "callback": {"caller": "张先生", "score": 4, "text": "基本满意"},
         "attach": {"file": photo()},
         "warn": {},
+        "mediation_close": {"result": "调解成功，双方签订协议", "dispute": "TJ2025061100001"},
     }[action]
 
 
-# Trusted callers' flags: the sweep runs ``warn`` as the system.
-TRUSTED = {"warn": {"_system": True}}
+# Trusted callers' flags: the sweep runs ``warn`` and a dispute's conclusion ``mediation_close``
+# as the system.
+TRUSTED = {"warn": {"_system": True}, "mediation_close": {"_system": True}}
 
 
 def anonymous_report(world, cats):
@@ -147,8 +149,8 @@ def test_allowed_actions_follow_the_table(world, cats, omni, state):
     case = drive(world, cats, state)
     got = set(allowed_actions(omni, case))
     # omni did not report this grid worker's report (no rating, no call-back) and is not the
-    # system (no warning).
-    others = {"rate", "callback", "warn"}
+    # system (no warning, no closing by a dispute's conclusion).
+    others = {"rate", "callback", "warn", "mediation_close"}
     expected = {a for a in ACTIONS if state in TRANSITIONS[a].sources and a not in others}
     assert got == expected
 

@@ -1,10 +1,10 @@
-"""Rewrite the generated action tables in docs/cases.md from the workflows' action tables."""
+"""Rewrite the generated action tables in docs/ from the workflows' action tables."""
 
 from django.core.management.base import CommandError
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.management.base import TranslatedCommand
-from civicgrid.core.workflow_docs import all_workflows, doc_path, rewrite
+from civicgrid.core.workflow_docs import doc_groups, rewrite
 
 
 class Command(TranslatedCommand):
@@ -18,14 +18,14 @@ class Command(TranslatedCommand):
         )
 
     def handle(self, *args, **opts):
-        path = doc_path()
-        text = path.read_text(encoding="utf-8")
-        new = rewrite(text, all_workflows())
-        if opts["check"]:
+        for path, workflows in doc_groups().items():
+            text = path.read_text(encoding="utf-8")
+            new = rewrite(text, workflows)
+            if opts["check"]:
+                if new != text:
+                    raise CommandError(f"{path} is out of date: run manage.py workflow_docs")
+                self.stdout.write(f"{path} up to date")
+                continue
             if new != text:
-                raise CommandError(f"{path} is out of date: run manage.py workflow_docs")
-            self.stdout.write("up to date")
-            return
-        if new != text:
-            path.write_text(new, encoding="utf-8")
-        self.stdout.write(f"wrote {path}")
+                path.write_text(new, encoding="utf-8")
+            self.stdout.write(f"wrote {path}")
