@@ -33,6 +33,7 @@ def omni(world):
     assign(u, Role.HANDLER, world.dist_a, department=world.dept_a)
     assign(u, Role.GRID_WORKER, world.comm_a)
     assign(u, Role.LEADER, world.dist_a)
+    assign(u, Role.GRID_CHIEF, world.street_a)
     add_member(u, world.grid_a1)
     return u
 
@@ -82,6 +83,7 @@ def valid_inputs(action, world, cats, case):
         "callback": {"caller": "张先生", "score": 4, "text": "基本满意"},
         "attach": {"file": photo()},
         "warn": {},
+        "whistle": {"departments": [world.dept_a.code], "reason": "需多部门到场"},
     }[action]
 
 
