@@ -32,6 +32,16 @@ class Kind(models.TextChoices):
     CASE_COMMENTED = "case_commented", _("New comment on a case")
     CASE_RATED = "case_rated", _("Case rated")
     GRID_TASK = "grid_task", _("Grid task assigned")
+    PART_ASSIGNED = "part_assigned", _("Co-handling part assigned")
+    PART_SUBMITTED = "part_submitted", _("Co-handling part submitted")
+    PART_RETURNED = "part_returned", _("Co-handling part returned")
+    PART_REWORK = "part_rework", _("Co-handling part sent back")
+    PART_CANCELLED = "part_cancelled", _("Co-handling part withdrawn")
+    WHISTLE_CALLED = "whistle_called", _("Called by a whistle (吹哨)")
+    WHISTLE_REPORTED = "whistle_reported", _("Department reported in (报到)")
+    WHISTLE_ACTED = "whistle_acted", _("Department acted on a whistle")
+    WHISTLE_CANCELLED = "whistle_cancelled", _("Whistle call withdrawn")
+    WHISTLE_SUPERVISED = "whistle_supervised", _("Report-in supervised")
     SYSTEM = "system", _("System notice")
 
 

@@ -257,7 +257,13 @@ def _initial(case: Case, action: str, pending: dict) -> dict[str, Any]:
         return {"category": case.category.code, "priority": str(case.priority)}
     if action == "dispatch":
         dept = case.category.default_department_id
-        return {"department": str(dept or ""), "dispatch_to": "department"}
+        if case.department_id:
+            dept = case.department_id
+        return {
+            "department": str(dept or ""),
+            "dispatch_to": "department",
+            "co_departments": [str(d) for d in case.co_department_ids or []],
+        }
     if action == "extend_approve" and pending.get("extension"):
         due = timezone.localtime(pending["extension"].requested_due)
         return {"due": due.strftime("%Y-%m-%dT%H:%M")}
@@ -275,6 +281,8 @@ def _action_forms(request, case: Case, actions: list[str], pending: dict, failed
     if "dispatch" in actions:
         choices["department"] = queries.department_choices_for_case(case)
         choices["worker"] = queries.worker_choices_for_case(case)
+    if "whistle" in actions and "department" not in choices:
+        choices["department"] = queries.department_choices_for_case(case)
     out = []
     for i, action in enumerate(actions):
         values = _initial(case, action, pending)
@@ -328,7 +336,10 @@ def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
     duplicates = []
     if {"accept", "merge"} & set(actions):
         duplicates = case_duplicates_of(case, user=user)
+    from .cohandling import cohandling_context
+
     return {
+        **cohandling_context(request, case),
         "case": case,
         "caps": sorted(str(engine.CAPACITY_LABELS.get(c, c)) for c in caps),
         "action_forms": action_forms,
