@@ -82,10 +82,12 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
 
 
 def all_workflows() -> list[Workflow]:
+    from civicgrid.cases.cohandling import PARTS
     from civicgrid.cases.gridtasks import GRID_TASKS
     from civicgrid.cases.registry import CASES
+    from civicgrid.cases.whistles import WHISTLE_CALLS
 
-    return [CASES, GRID_TASKS]
+    return [CASES, GRID_TASKS, PARTS, WHISTLE_CALLS]
 
 
 def doc_path() -> Path:
