@@ -58,6 +58,12 @@ PARTS = Workflow(
     state_label=lambda part, state: str(PartState(state).label),
 )
 REASON = Input("reason", "textarea", True, gettext_lazy("Reason"), max_length=TEXT)
+# A part is sent back only while its case is still being handled (not once the lead submitted).
+CASE_WORKING = ("assigned", "in_progress")
+
+
+def _case_working(part, caps, user) -> bool:
+    return part.case.state in CASE_WORKING
 # fmt: off
 PARTS.add(
     Action("create", (), P.ASSIGNED, (OPERATOR,), creation=True, endpoint="none",
@@ -75,7 +81,7 @@ PARTS.add(
            label=gettext_lazy("Return the part"),
            summary="协办退回 Return the part (not ours)"),
     Action("rework", (P.SUBMITTED,), P.IN_PROGRESS, (LEAD, OPERATOR), order=40, style="danger",
-           inputs=(REASON,), schema="CasePartReasonIn",
+           inputs=(REASON,), schema="CasePartReasonIn", guard=_case_working,
            label=gettext_lazy("Send the part back"), summary="协办返工 Send the part back"),
     Action("cancel", (P.ASSIGNED, P.IN_PROGRESS, P.RETURNED), P.CANCELLED, (OPERATOR, SYSTEM),
            order=50, style="danger", inputs=(REASON,), endpoint="none",
@@ -166,6 +172,12 @@ def plan_return(step: Step) -> None:
 @PARTS.handler("rework")
 def plan_rework(step: Step) -> None:
     part = step.obj
+    if part.case.state not in CASE_WORKING:
+        raise DomainError(
+            "case_not_in_progress",
+            _("A part is sent back only while the case is being handled."),
+            field="state",
+        )
     step.note = _text(step, "reason")
     step.changes.update(rework_count=part.rework_count + 1, submitted_at=None)
     step.data["rework"] = part.rework_count + 1

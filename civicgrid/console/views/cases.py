@@ -314,11 +314,17 @@ def _timeline(case: Case) -> list[dict]:
     for a in Attachment.objects.filter(case=case, action__isnull=False):
         atts.setdefault(a.action_id, []).append(a)
     codes = {r["data"].get("department") for r in rows if r["data"].get("department")}
+    for r in rows:
+        codes.update(r["data"].get("co_departments") or [])
+        codes.update(r["data"].get("departments") or [])
     names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
     for r in rows:
         r["attachments"] = atts.get(r["id"], [])
         dept = r["data"].get("department")
         r["department_name"] = names.get(dept, dept) if dept else ""
+        # 主办/协办 on a dispatch; the departments called by a whistle.
+        more = r["data"].get("co_departments") or r["data"].get("departments") or []
+        r["more_departments"] = "、".join(names.get(c, c) for c in more)
     return rows
 
 
