@@ -29,21 +29,21 @@ from .engine import CASES, REPORTER, allowed_actions, capacities, case_act, stat
 from .models import OPEN_STATES, Attachment, Case, CaseAction, Category
 from .schemas import (
     CaseActionResult,
-    CasePartActionIn,
-    CasePartActionResult,
-    CasePartsOut,
-    WhistleBoardRow,
-    WhistleCallActionIn,
-    WhistleCallActionResult,
-    WhistleOut,
     CaseAttachmentOut,
     CaseCategoryOut,
     CaseDetail,
     CaseDuplicateOut,
     CaseFilters,
     CasePage,
+    CasePartActionIn,
+    CasePartActionResult,
+    CasePartsOut,
     CasePhonesOut,
     CaseReportIn,
+    WhistleBoardRow,
+    WhistleCallActionIn,
+    WhistleCallActionResult,
+    WhistleOut,
     action_input_schema,
 )
 from .selectors import case_duplicates_of, case_get_for, case_list_for, case_timeline

@@ -64,6 +64,8 @@ CASE_WORKING = ("assigned", "in_progress")
 
 def _case_working(part, caps, user) -> bool:
     return part.case.state in CASE_WORKING
+
+
 # fmt: off
 PARTS.add(
     Action("create", (), P.ASSIGNED, (OPERATOR,), creation=True, endpoint="none",
@@ -258,15 +260,17 @@ def part_assign(*, case: Case, department, actor, role: str, due_at, now, dispat
 def part_cancel(part: CasePart, *, actor, reason: str) -> None:
     """Withdraw an open part (a re-dispatch dropped it, or the lead submitted without it)."""
     PARTS.act(
-        obj=part, action="cancel", actor=actor, role=SYSTEM, extra_caps=[SYSTEM],
+        obj=part,
+        action="cancel",
+        actor=actor,
+        role=SYSTEM,
+        extra_caps=[SYSTEM],
         inputs={"reason": reason},
     )
 
 
 def parts_of(case: Case) -> list[CasePart]:
-    return list(
-        CasePart.objects.filter(case=case).select_related("department").order_by("id")
-    )
+    return list(CasePart.objects.filter(case=case).select_related("department").order_by("id"))
 
 
 def part_get_for(user, case: Case, key) -> CasePart:

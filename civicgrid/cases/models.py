@@ -1047,9 +1047,7 @@ class WhistleCall(models.Model):
     reported_at = models.DateTimeField(_("reported in at"), null=True, blank=True, editable=False)
     late = models.BooleanField(_("reported in late"), default=False, editable=False)
     done_at = models.DateTimeField(_("acted at"), null=True, blank=True, editable=False)
-    supervised_at = models.DateTimeField(
-        _("supervised at"), null=True, blank=True, editable=False
-    )
+    supervised_at = models.DateTimeField(_("supervised at"), null=True, blank=True, editable=False)
     result = models.TextField(_("result"), blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
@@ -1080,7 +1078,10 @@ class WhistleCallAction(_LogRow):
     """One row per action on a whistle call, never updated nor deleted."""
 
     call = models.ForeignKey(
-        WhistleCall, verbose_name=_("whistle call"), on_delete=models.PROTECT, related_name="actions"
+        WhistleCall,
+        verbose_name=_("whistle call"),
+        on_delete=models.PROTECT,
+        related_name="actions",
     )
 
     class Meta(_LogRow.Meta):

@@ -28,7 +28,15 @@ GRID_WORKER, GRID_CHIEF, LEADER = "grid_worker", "grid_chief", "leader"
 REPORTER, SYSTEM = "reporter", "system"
 CO_HANDLER, CALLED = "co_handler", "called"  # 协办 department; department called by a whistle
 CAPACITIES = (
-    OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF, LEADER, REPORTER, SYSTEM, CO_HANDLER,
+    OPERATOR,
+    HANDLER,
+    ASSIGNEE,
+    GRID_WORKER,
+    GRID_CHIEF,
+    LEADER,
+    REPORTER,
+    SYSTEM,
+    CO_HANDLER,
     CALLED,
 )
 CAPACITY_LABELS = {

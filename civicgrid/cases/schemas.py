@@ -330,12 +330,6 @@ class WhistleCallActionIn(Schema):
     version: int = Field(ge=1, description="the whistle call version the client last saw")
 
 
-class CaseDepartmentRef(Schema):
-    id: int
-    code: str
-    name: str
-
-
 class CasePartOut(Schema):
     id: int
     department: CaseDepartmentRef

@@ -343,9 +343,7 @@ def call_act(*, call: WhistleCall, action: str, actor, expected_version=None, **
 
 
 def _needs_supervision(now: dt.datetime) -> Q:
-    return Q(supervised_at__isnull=True) & (
-        Q(state=C.CALLED, report_due__lte=now) | Q(late=True)
-    )
+    return Q(supervised_at__isnull=True) & (Q(state=C.CALLED, report_due__lte=now) | Q(late=True))
 
 
 def whistle_sweep(now: dt.datetime | None = None) -> dict[str, int]:
@@ -387,5 +385,3 @@ def whistle_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 failed.add(pk)
                 counts["whistle_skipped"] += 1
     return counts
-
-

@@ -60,7 +60,7 @@ REPORTER, SYSTEM = "reporter", "system"
 # whistle, on the case; on a part: its co-department (co_handler), the lead department's handler
 # (lead); on a whistle call: the called department (called) and who may withdraw it (caller).
 CO_HANDLER, CALLED, LEAD, CALLER = "co_handler", "called", "lead", "caller"
-# Centers whose operators blow the whistle: township/street and village/community (DOMAIN §11).
+# Centers whose operators blow the whistle: township/street and village/community (docs/domain.md).
 WHISTLE_LEVELS = (TOWNSHIP, VILLAGE)
 
 

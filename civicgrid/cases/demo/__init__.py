@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from .. import calendar
 from .catalog import seed_admission, seed_categories, seed_grid_tasks
-from .cohandling import seed_cohandling
 from .clock import MinuteClock  # noqa: F401  (imported from here by tests)
+from .cohandling import seed_cohandling
 from .writer import generate_cases  # noqa: F401  (the benches' entry point)
 
 

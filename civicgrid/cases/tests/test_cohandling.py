@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from civicgrid.cases import services
@@ -14,26 +12,11 @@ from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.notifications.models import Notification
 from civicgrid.people.access import Principal, operators_of_center
 from civicgrid.people.models import Role
-from civicgrid.people.tests.factories import DepartmentFactory, UserFactory, assign
+from civicgrid.people.tests.factories import UserFactory, assign
 
 from .conftest import drive, photo
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
-
-
-@pytest.fixture
-def co(world):
-    a2 = DepartmentFactory(code="A-SW", name="甲区水务局", area=world.dist_a)
-    a3 = DepartmentFactory(code="A-HB", name="甲区环保局", area=world.dist_a)
-    h2 = UserFactory(username="handler_a2", full_name="甲区水务")
-    assign(h2, Role.HANDLER, world.dist_a, department=a2)
-    h3 = UserFactory(username="handler_a3", full_name="甲区环保")
-    assign(h3, Role.HANDLER, world.dist_a, department=a3)
-    comm = UserFactory(username="comm_op", full_name="甲社区坐席")
-    assign(comm, Role.OPERATOR, world.comm_a, center=world.center_comm_a)
-    town = UserFactory(username="town_op", full_name="甲街道坐席")
-    assign(town, Role.OPERATOR, world.street_a, center=world.center_street_a)
-    return SimpleNamespace(a2=a2, a3=a3, h2=h2, h3=h3, town=town)
 
 
 def co_case(world, cats, co, *, depts=None):
@@ -222,7 +205,9 @@ def test_lead_submit_needs_every_part_or_a_reason(world, cats, co):
     case = co_case(world, cats, co, depts=[co.a2, co.a3])
     services.case_sign(case=case, actor=world.handler_a)
     with pytest.raises(DomainError) as exc:
-        services.case_submit(case=case, actor=world.handler_a, result="已处理", attachments=[photo()])
+        services.case_submit(
+            case=case, actor=world.handler_a, result="已处理", attachments=[photo()]
+        )
     assert exc.value.field == "parts_reason" and exc.value.code == "parts_open"
     assert sorted(exc.value.details["open_parts"]) == ["A-HB", "A-SW"]
     case.refresh_from_db()
@@ -231,7 +216,9 @@ def test_lead_submit_needs_every_part_or_a_reason(world, cats, co):
     part_act(part=part(case, co.a2), action="sign", actor=co.h2)
     part_act(part=part(case, co.a2), action="submit", actor=co.h2, result="管道已修复")
     with pytest.raises(DomainError):
-        services.case_submit(case=case, actor=world.handler_a, result="已处理", attachments=[photo()])
+        services.case_submit(
+            case=case, actor=world.handler_a, result="已处理", attachments=[photo()]
+        )
     services.case_submit(
         case=case,
         actor=world.handler_a,

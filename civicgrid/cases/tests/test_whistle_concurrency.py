@@ -13,7 +13,6 @@ from civicgrid.cases.models import Supervision, WhistleCall, WhistleCallAction
 from civicgrid.cases.whistles import whistle_sweep
 
 from .conftest import drive
-from .test_cohandling import co  # noqa: F401 (fixture)
 from .test_concurrency import race
 
 pytestmark = [

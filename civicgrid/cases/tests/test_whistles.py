@@ -27,7 +27,6 @@ from civicgrid.conftest import FROZEN_AT
 from civicgrid.core.errors import DomainError, NotFound
 
 from .conftest import drive
-from .test_cohandling import co  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("frozen_clock")
 TICK = dt.timedelta(microseconds=1)

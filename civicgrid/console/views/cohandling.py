@@ -85,7 +85,9 @@ def _run(request, pk: int, kind: str, sub: int, action: str):
     a = wf.actions.get(action)
     if a is None or a.creation or a.endpoint != "generated":
         raise Http404("action")
-    obj = part_get_for(principal, case, sub) if kind == "part" else call_get_for(principal, case, sub)
+    obj = (
+        part_get_for(principal, case, sub) if kind == "part" else call_get_for(principal, case, sub)
+    )
     inputs = {i.name: (request.POST.get(i.name) or "").strip() for i in a.inputs}
     version = request.POST.get("version") or ""
     run = part_act if kind == "part" else call_act
