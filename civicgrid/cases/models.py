@@ -367,11 +367,13 @@ class Case(models.Model):
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True, editable=False)
     # 主办/协办 and 吹哨报到: the co-departments of the current dispatch and every department
     # ever called to the case by a whistle (ids), so the access layer answers without a query.
+    # Nullable without a default so that SQLite adds the columns in place (a table rebuild would
+    # drop the partial list indexes of migration 0002); None reads as "none".
     co_department_ids = models.JSONField(
-        _("co-departments"), default=list, blank=True, editable=False
+        _("co-departments"), null=True, blank=True, default=None, editable=False
     )
     called_department_ids = models.JSONField(
-        _("departments called by whistle"), default=list, blank=True, editable=False
+        _("departments called by whistle"), null=True, blank=True, default=None, editable=False
     )
     merged_into = models.ForeignKey(
         "self",

@@ -59,7 +59,7 @@ def test_dispatch_with_co_departments_creates_one_logged_part_each(world, cats, 
 
 def test_single_department_dispatch_is_unchanged(world, cats):
     case = drive(world, cats, State.ASSIGNED)
-    assert case.co_department_ids == [] and not CasePart.objects.filter(case=case).exists()
+    assert not case.co_department_ids and not CasePart.objects.filter(case=case).exists()
     assert "co_departments" not in CaseAction.objects.filter(case=case).last().data
 
 
