@@ -404,3 +404,16 @@ def test_grid_chief_blows_the_whistle_from_the_field_app(client, world, cats, co
     assert again.json()["replayed"] is True
     assert WhistleCall.objects.filter(case=case).count() == 2
     assert CaseAction.objects.filter(case=case, action="whistle").count() == 1
+
+
+def test_field_case_page_offers_the_whistle_to_the_chief_only(client, world, cats, co):
+    from django.urls import reverse
+
+    case = drive(world, cats, "in_progress")
+    url = reverse("field:case", args=[case.pk])
+    client.force_login(world.chief_a)
+    page = client.get(url).content.decode()
+    assert 'data-action="whistle"' in page and 'value="A-SW"' in page
+    assert 'value="B-CG"' not in page  # does not serve the case's location
+    client.force_login(world.worker_a1)
+    assert 'data-action="whistle"' not in client.get(url).content.decode()
