@@ -665,6 +665,9 @@ DEFAULT_WEIGHTS = {
     "rework_rate": 20.0,  # scored as (1 − rework rate)
     "dispatch_accuracy": 10.0,
     "unanswered_supervision": 0.5,  # points off per supervision left unanswered
+    # 主办/协办 and 吹哨报到 (points off, so the 100-point scale of the rates stays):
+    "late_part": 0.5,  # per co-handling part due in the period and not submitted by its due
+    "late_report_in": 1.0,  # per whistle call due in the period and not reported in by its due
 }
 
 
@@ -677,8 +680,11 @@ def score_weights(overrides: dict | None = None) -> dict[str, float]:
     return weights
 
 
-def department_score(counts: Counts, weights: dict[str, float] | None = None) -> float | None:
-    """40·按期结案率 + 30·结案率 + 20·(1 − 返工率) + 10·准确派遣率 − 0.5 per unanswered 督办.
+def department_score(
+    counts: Counts, weights: dict[str, float] | None = None, co: dict | None = None
+) -> float | None:
+    """40·按期结案率 + 30·结案率 + 20·(1 − 返工率) + 10·准确派遣率 − 0.5 per unanswered 督办
+    − 0.5 per co-handling part late − 1 per late or missing 报到 (``co``: cohandling_counts).
 
     A rate without a denominator (nothing due, nothing dispatched…) is left out and the other
     weights are scaled up to the same total, so a department is neither rewarded nor punished
@@ -698,7 +704,53 @@ def department_score(counts: Counts, weights: dict[str, float] | None = None) ->
         return None
     got = sum(w[k] for k in have)
     score = sum(w[k] * x for k, x in have.items()) * (total / got if got else 0)
-    return score - w["unanswered_supervision"] * counts.unanswered_supervisions
+    score -= w["unanswered_supervision"] * counts.unanswered_supervisions
+    if co is not None:
+        score -= w["late_part"] * co["late_parts"] + w["late_report_in"] * co["late_report_ins"]
+    return score
+
+
+CO_ZERO = {"parts": 0, "parts_on_time": 0, "late_parts": 0, "report_ins": 0,
+           "report_ins_on_time": 0, "late_report_ins": 0}  # fmt: skip
+
+
+def cohandling_counts(
+    user, period: Period, filters: Filters = NO_FILTERS, *, now: dt.datetime | None = None
+) -> dict[str, dict[str, int]]:
+    """Per department code: co-handling parts (协办) due in the period and those submitted by
+    their due; whistle calls (吹哨报到) due in the period and those reported in before it.
+
+    Withdrawn parts and calls are left out (a re-dispatch or the caller took them back). A
+    due in the period has passed (the period ends at now at the latest), so a part or call not
+    done in time is late whether it was done later or is still open.
+    """
+    from civicgrid.cases.models import CallState, CasePart, PartState, WhistleCall
+
+    now = now or timezone.now()
+    s, t = period.start, period.until(now)
+    dq = Q(department_id=filters.department_id) if filters.department_id else Q()
+    out: dict[str, dict[str, int]] = {}
+    parts = (
+        CasePart.objects.filter(case_q(user, filters, "case__"), dq, due_at__gte=s, due_at__lt=t)
+        .exclude(state=PartState.CANCELLED)
+        .values("department__code")
+        .annotate(n=Count("pk"), ok=Count("pk", filter=Q(submitted_at__lte=F("due_at"))))
+    )
+    for r in parts:
+        row = out.setdefault(r["department__code"], dict(CO_ZERO))
+        row.update(parts=r["n"], parts_on_time=r["ok"], late_parts=r["n"] - r["ok"])
+    calls = (
+        WhistleCall.objects.filter(
+            case_q(user, filters, "case__"), dq, report_due__gte=s, report_due__lt=t
+        )
+        .exclude(state=CallState.CANCELLED)
+        .values("department__code")
+        .annotate(n=Count("pk"), ok=Count("pk", filter=Q(reported_at__lt=F("report_due"))))
+    )
+    for r in calls:
+        row = out.setdefault(r["department__code"], dict(CO_ZERO))
+        row.update(report_ins=r["n"], report_ins_on_time=r["ok"], late_report_ins=r["n"] - r["ok"])
+    return out
 
 
 def department_scores(
@@ -725,16 +777,19 @@ def department_scores(
     names = dict(
         Department.objects.filter(code__in=[k for k in rows if k]).values_list("code", "name")
     )
+    co_all = cohandling_counts(user, period, filters, now=now)
     out = []
     for code, counts in rows.items():
         if not code or code not in names:
             continue
         v = counts.values()
+        co = co_all.get(code, CO_ZERO)
         out.append(
             {
                 "department": code,
                 "name": names[code],
-                "score": department_score(counts, w),
+                "score": department_score(counts, w, co),
+                **co,
                 "on_time_close_rate": v["on_time_close_rate"],
                 "close_rate": v["close_rate"],
                 "rework_rate": v["rework_rate"],

@@ -99,6 +99,12 @@ class DepartmentScore(Schema):
     closed: int
     dispatches: int
     returns: int
+    parts: int = 0  # 协办 parts due in the period
+    parts_on_time: int = 0
+    late_parts: int = 0
+    report_ins: int = 0  # 吹哨报到 calls due in the period
+    report_ins_on_time: int = 0
+    late_report_ins: int = 0
 
 
 class ScoresOut(Schema):

@@ -36,8 +36,15 @@ from .schemas import (
     CaseDuplicateOut,
     CaseFilters,
     CasePage,
+    CasePartActionIn,
+    CasePartActionResult,
+    CasePartsOut,
     CasePhonesOut,
     CaseReportIn,
+    WhistleBoardRow,
+    WhistleCallActionIn,
+    WhistleCallActionResult,
+    WhistleOut,
     action_input_schema,
 )
 from .selectors import case_duplicates_of, case_get_for, case_rows_for, case_timeline
@@ -286,6 +293,30 @@ def upload_unattached(request: HttpRequest, file: File[UploadedFile]):
     return Status(201, _attachment(att))
 
 
+@router.get(
+    "/whistle-board",
+    response=list[WhistleBoardRow],
+    summary="吹哨报到 board: open whistle calls on the cases in my scope, oldest deadline first",
+)
+def whistle_board(request: HttpRequest, center: int | None = None, limit: int = 200):
+    from .whistles import open_calls_for
+
+    p = principal_of(request)
+    rows = open_calls_for(p, center=center)[: max(1, min(limit, 500))]
+    now = timezone.now()
+    return [
+        {
+            "case_id": c.case_id,
+            "tracking_code": c.case.tracking_code,
+            "category": c.case.category.name,
+            "reason": c.whistle.reason,
+            "center": c.whistle.center.name if c.whistle.center_id else None,
+            "call": _call_out(c, p, now),
+        }
+        for c in rows
+    ]
+
+
 @router.get("/{key}", response=CaseDetail, summary="One case with its timeline (id or code)")
 def get_case(request: HttpRequest, key: str):
     return _detail(case_get_for(principal_of(request), key), principal_of(request))
@@ -398,3 +429,161 @@ def mount_actions_for(router: Router, actions, workflow: Workflow = CASES) -> No
 
 
 mount_actions_for(router, CASES.actions.values())
+
+
+# --- 主办/协办 parts and 吹哨报到 calls (endpoints derived from their action tables) ----------------
+
+
+def _dept(d) -> dict:
+    return {"id": d.pk, "code": d.code, "name": d.name}
+
+
+def _part_out(part, user) -> dict:
+    from .cohandling import PARTS
+
+    return {
+        "id": part.pk,
+        "department": _dept(part.department),
+        "state": part.state,
+        "state_label": str(part.get_state_display()),
+        "version": part.version,
+        "due_at": part.due_at,
+        "signed_at": part.signed_at,
+        "submitted_at": part.submitted_at,
+        "result": part.result,
+        "rework_count": part.rework_count,
+        "allowed_actions": [
+            a for a in PARTS.allowed(user, part) if PARTS.actions[a].endpoint == "generated"
+        ],
+    }
+
+
+def _call_out(call, user, now=None) -> dict:
+    from .models import CallState
+    from .whistles import WHISTLE_CALLS
+
+    now = now or timezone.now()
+    return {
+        "id": call.pk,
+        "whistle_id": call.whistle_id,
+        "department": _dept(call.department),
+        "state": call.state,
+        "state_label": str(call.get_state_display()),
+        "version": call.version,
+        "report_due": call.report_due,
+        "reported_at": call.reported_at,
+        "late": call.late,
+        "overdue": call.state == CallState.CALLED and call.report_due <= now,
+        "done_at": call.done_at,
+        "supervised_at": call.supervised_at,
+        "result": call.result,
+        "allowed_actions": [
+            a
+            for a in WHISTLE_CALLS.allowed(user, call)
+            if WHISTLE_CALLS.actions[a].endpoint == "generated"
+        ],
+    }
+
+
+@router.get("/{key}/parts", response=CasePartsOut, summary="主办/协办: the lead and the parts")
+def case_parts(request: HttpRequest, key: str):
+    from .cohandling import parts_of
+
+    p = principal_of(request)
+    case = case_get_for(p, key)
+    parts = parts_of(case)
+    for part in parts:
+        part.case = case
+    return {
+        "lead": _dept(case.department) if case.department_id else None,
+        "parts": [_part_out(x, p) for x in parts],
+    }
+
+
+@router.get("/{key}/whistles", response=list[WhistleOut], summary="吹哨报到 on the case")
+def case_whistles(request: HttpRequest, key: str):
+    from .whistles import whistles_of
+
+    p = principal_of(request)
+    case = case_get_for(p, key)
+    now = timezone.now()
+    return [
+        {
+            "id": w.pk,
+            "center": w.center.name if w.center_id else None,
+            "blown_by": w.blown_by.display_name if w.blown_by_id else None,
+            "role": w.role,
+            "reason": w.reason,
+            "report_due": w.report_due,
+            "created_at": w.created_at,
+            "calls": [_call_out(c, p, now) for c in w.calls.all()],
+        }
+        for w in whistles_of(case)
+    ]
+
+
+def _make_sub_endpoint(kind: str, action: Action) -> None:
+    from .cohandling import part_act, part_get_for
+    from .whistles import call_act, call_get_for
+
+    base = CasePartActionIn if kind == "part" else WhistleCallActionIn
+    schema = action_input_schema(action, base)
+    fields = tuple(i.name for i in action.inputs)
+
+    def endpoint(request, key, sub, payload):
+        p = principal_of(request)
+        case = case_get_for(p, key)
+        data = payload.dict()
+        inputs = {name: data[name] for name in fields}
+        if kind == "part":
+            obj = part_get_for(p, case, sub)
+            row = part_act(
+                part=obj,
+                action=action.name,
+                actor=request.user,
+                expected_version=data.get("version"),
+                **inputs,
+            )
+            return {"action": _action_out(row), "part": _part_out(obj, p)}
+        obj = call_get_for(p, case, sub)
+        row = call_act(
+            call=obj,
+            action=action.name,
+            actor=request.user,
+            expected_version=data.get("version"),
+            **inputs,
+        )
+        return {"action": _action_out(row), "call": _call_out(obj, p)}
+
+    name = f"case_{kind}_{action.name}"
+    endpoint.__name__ = name
+    endpoint.__doc__ = (
+        f"Run `{action.name}` on the {kind}. 404 outside scope, 403 without the capacity, 409 "
+        "when the state does not allow it or `version` is stale, 400/422 for bad input "
+        "(field named)."
+    )
+    endpoint.__annotations__ = {
+        "request": HttpRequest,
+        "key": str,
+        "sub": str,
+        "payload": schema,
+    }
+    router.post(
+        f"/{{key}}/{'parts' if kind == 'part' else 'whistle-calls'}/{{sub}}/{action.slug}",
+        response=CasePartActionResult if kind == "part" else WhistleCallActionResult,
+        summary=action.summary or str(action.label),
+        operation_id=name,
+    )(endpoint)
+
+
+def _mount_sub_actions() -> None:
+    from .cohandling import PARTS
+    from .whistles import WHISTLE_CALLS
+
+    for kind, wf in (("part", PARTS), ("call", WHISTLE_CALLS)):
+        for action in wf.actions.values():
+            if action.endpoint == "generated" and not action.creation:
+                _make_sub_endpoint(kind, action)
+
+
+_mount_sub_actions()

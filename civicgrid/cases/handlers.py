@@ -382,14 +382,19 @@ def plan_dispatch(step: Step) -> None:
                 _("Department %(d)s does not serve the case's location.") % {"d": dept.name},
                 field="department",
             )
-        if case.department_id == dept.pk and case.state == State.ASSIGNED:
+        changes.update(department=dept, worker=None)
+        step.data["department"] = dept.code
+        _plan_co_departments(step, dept, changes)
+        if (
+            case.department_id == dept.pk
+            and case.state == State.ASSIGNED
+            and "co_department_ids" not in changes
+        ):
             raise DomainError(
                 "already_assigned",
                 _("The case is already dispatched to %(d)s.") % {"d": dept.name},
                 field="department",
             )
-        changes.update(department=dept, worker=None)
-        step.data["department"] = dept.code
         _notify_later(
             step,
             lambda: handlers_of(dept.pk, case.scope_code),
@@ -398,6 +403,15 @@ def plan_dispatch(step: Step) -> None:
             sms=case.priority >= Priority.HIGH,
         )
     else:
+        if _as_list(step.inputs.get("co_departments"), "co_departments"):
+            raise DomainError(
+                "co_departments_need_lead",
+                _("Co-departments work with a lead department: dispatch to a department."),
+                field="co_departments",
+            )
+        if case.co_department_ids:
+            changes["co_department_ids"] = []
+            _plan_parts(step, [], changes)
         worker = _worker(worker_in)
         roles = (Role.GRID_WORKER, Role.GRID_CHIEF, Role.HANDLER)
         if not in_scope(worker, case.scope_code, roles) or worker.is_superuser:
@@ -428,6 +442,161 @@ def plan_dispatch(step: Step) -> None:
     step.changes.update(changes)
 
 
+def _as_list(value: Any, name: str) -> list:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str | int | Department):
+        value = [value]
+    if not isinstance(value, list | tuple | set):
+        raise DomainError(
+            "invalid", _("%(field)s must be a list of departments.") % {"field": name}, field=name
+        )
+    return [v for v in value if v not in (None, "")]
+
+
+def _serving_departments(case: Case, values: list, name: str) -> list[Department]:
+    """Resolve department codes/ids; each active and serving the case's location, no repeats."""
+    out: list[Department] = []
+    for value in values:
+        try:
+            dept = _department(value)
+        except DomainError as exc:
+            exc.field = name
+            raise
+        if not dept.is_active:
+            raise DomainError(
+                "invalid_department",
+                _("Department %(d)s is not active.") % {"d": dept.name},
+                field=name,
+            )
+        if not case.scope_code.startswith(dept.area.prefix):
+            raise DomainError(
+                "department_out_of_scope",
+                _("Department %(d)s does not serve the case's location.") % {"d": dept.name},
+                field=name,
+            )
+        if any(d.pk == dept.pk for d in out):
+            raise DomainError(
+                "duplicate_department",
+                _("Department %(d)s is named twice.") % {"d": dept.name},
+                field=name,
+            )
+        out.append(dept)
+    return out
+
+
+def _plan_co_departments(step: Step, lead: Department, changes: dict) -> None:
+    """主办/协办: the co-departments of this dispatch; their parts follow the dispatch."""
+    case = step.case
+    co = _serving_departments(
+        case, _as_list(step.inputs.get("co_departments"), "co_departments"), "co_departments"
+    )
+    if any(d.pk == lead.pk for d in co):
+        raise DomainError(
+            "lead_is_co_department",
+            _("%(d)s is the lead department; it cannot also be a co-department.")
+            % {"d": lead.name},
+            field="co_departments",
+        )
+    ids = sorted(d.pk for d in co)
+    if ids != sorted(case.co_department_ids or []):
+        changes["co_department_ids"] = ids
+    if co:
+        step.data["co_departments"] = [d.code for d in co]
+    _plan_parts(step, co, changes)
+
+
+def _plan_parts(step: Step, co: list[Department], changes: dict) -> None:
+    from .cohandling import part_assign, part_cancel
+    from .models import CasePart
+
+    case = step.case
+    keep = {d.pk for d in co}
+    dropped = [
+        p
+        for p in CasePart.objects.filter(case=case).select_related("department")
+        if p.is_open and p.department_id not in keep
+    ]
+    due = changes.get("final_due") or case.final_due
+
+    def save(row) -> None:
+        for part in dropped:
+            part.case = case
+            part_cancel(
+                part, actor=step.actor, reason=_("No longer a co-department after re-dispatch.")
+            )
+        for dept in co:
+            part_assign(
+                case=case,
+                department=dept,
+                actor=step.actor,
+                role=step.role,
+                due_at=due,
+                now=step.now,
+                dispatch=row.pk,
+            )
+
+    step.after.append(save)
+
+
+@CASES.handler("whistle")
+def plan_whistle(step: Step) -> None:
+    """吹哨: call named departments to the case; each must report in (报到) in time."""
+    from civicgrid.people.access import Principal
+
+    from .models import OPEN_CALL_STATES, WhistleCall
+    from .whistles import report_due_from, whistle_blow
+
+    case = step.case
+    principal = Principal.of(step.actor)
+    if not principal.blows_whistle(case):
+        raise DomainError(
+            "permission_denied",
+            _(
+                "Only an operator of a township or community center owning the case, or a grid "
+                "chief over its location, may blow the whistle."
+            ),
+            field="actor",
+            status=403,
+        )
+    depts = _serving_departments(
+        case, _as_list(step.inputs.get("departments"), "departments"), "departments"
+    )
+    if not depts:
+        raise DomainError("required", _("departments is required."), field="departments")
+    busy = set(
+        WhistleCall.objects.filter(
+            case=case, department__in=depts, state__in=OPEN_CALL_STATES
+        ).values_list("department__name", flat=True)
+    )
+    if busy:
+        raise DomainError(
+            "already_called",
+            _("Already called and not yet done: %(d)s.") % {"d": ", ".join(sorted(busy))},
+            field="departments",
+        )
+    reason = text(step, "reason")
+    step.note = reason
+    due = report_due_from(step.now)
+    step.data.update(departments=[d.code for d in depts], report_due=due.isoformat())
+    ids = sorted(set(case.called_department_ids or []) | {d.pk for d in depts})
+    step.changes["called_department_ids"] = ids
+    center_id = case.owner_id
+
+    def save(row) -> None:
+        whistle_blow(
+            case=case,
+            actor=step.actor,
+            role=step.role,
+            departments=depts,
+            reason=reason,
+            now=step.now,
+            center_id=center_id,
+        )
+
+    step.after.append(save)
+
+
 @CASES.handler("return")
 def plan_return(step: Step) -> None:
     case = step.case
@@ -455,6 +624,7 @@ def plan_submit(step: Step) -> None:
     case = step.case
     result = text(step, "result")
     collect_attachments(step, need_image=case.category.photo_required)
+    _plan_open_parts(step)
     step.note = result
     step.changes.update(result=result, handled_at=step.now)
     _notify_later(
@@ -463,6 +633,46 @@ def plan_submit(step: Step) -> None:
         "case_handled",
         _title(step, _("A result was submitted and awaits verification")),
     )
+
+
+def _plan_open_parts(step: Step) -> None:
+    """主办 submits: every co-department's part submitted, or a recorded reason (which then
+    withdraws the parts still open)."""
+    from .cohandling import part_cancel
+    from .models import CasePart, PartState
+
+    case = step.case
+    parts = list(
+        CasePart.objects.filter(case=case)
+        .exclude(state=PartState.CANCELLED)
+        .select_related("department")
+    )
+    if not parts:
+        return
+    open_parts = [p for p in parts if p.is_open]
+    step.data["parts"] = {p.department.code: p.state for p in parts}
+    if not open_parts:
+        return
+    reason = text(step, "parts_reason", required=False)
+    if not reason:
+        raise DomainError(
+            "parts_open",
+            _(
+                "Co-departments have not submitted their parts yet (%(d)s): wait for them or "
+                "give the reason to submit without them."
+            )
+            % {"d": ", ".join(p.department.name for p in open_parts)},
+            field="parts_reason",
+            details={"open_parts": [p.department.code for p in open_parts]},
+        )
+    step.data["parts_reason"] = reason
+
+    def save(row) -> None:
+        for part in open_parts:
+            part.case = case
+            part_cancel(part, actor=step.actor, reason=reason)
+
+    step.after.append(save)
 
 
 def submitted_by(case: Case) -> int | None:

@@ -366,6 +366,16 @@ class Case(models.Model):
     )
     rating_text = models.TextField(_("rating comment"), blank=True, editable=False)
     rated_at = models.DateTimeField(_("rated at"), null=True, blank=True, editable=False)
+    # 主办/协办 and 吹哨报到: the co-departments of the current dispatch and every department
+    # ever called to the case by a whistle (ids), so the access layer answers without a query.
+    # Nullable without a default so that SQLite adds the columns in place (a table rebuild would
+    # drop the partial list indexes of migration 0002); None reads as "none".
+    co_department_ids = models.JSONField(
+        _("co-departments"), null=True, blank=True, default=None, editable=False
+    )
+    called_department_ids = models.JSONField(
+        _("departments called by whistle"), null=True, blank=True, default=None, editable=False
+    )
     merged_into = models.ForeignKey(
         "self",
         verbose_name=_("merged into"),
@@ -732,6 +742,7 @@ class SuspensionRequest(models.Model):
 class SupervisionKind(models.TextChoices):
     MANUAL = "manual", _("Manual")
     OVERDUE = "overdue", _("Automatic (overdue)")
+    WHISTLE = "whistle", _("Automatic (late report-in)")
 
 
 class Supervision(models.Model):
@@ -759,6 +770,14 @@ class Supervision(models.Model):
         on_delete=models.PROTECT,
         related_name="supervisions",
     )
+    whistle_call = models.ForeignKey(
+        "WhistleCall",
+        verbose_name=_("whistle call"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supervisions",
+    )
     note = models.TextField(_("note"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
@@ -769,6 +788,14 @@ class Supervision(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["department", "answered_at"], name="supervision_department"),
+        ]
+        constraints = [
+            # One automatic supervision per whistle call's 报到 deadline, whatever the workers do.
+            models.UniqueConstraint(
+                fields=["whistle_call"],
+                condition=Q(whistle_call__isnull=False),
+                name="supervision_one_per_call",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -791,3 +818,239 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.name}"
+
+
+# --- 主办/协办: the parts of a co-handled case ------------------------------------------------
+
+
+class _LogRow(models.Model):
+    """The fields of an append-only workflow log row (see ``CaseAction``)."""
+
+    action = models.CharField(_("action"), max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    from_state = models.CharField(_("from state"), max_length=12, blank=True)
+    to_state = models.CharField(_("to state"), max_length=12, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    objects = ImmutableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+        ordering = ["created_at", "id"]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise PermissionError("The action log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The action log is append-only.")
+
+
+class PartState(models.TextChoices):
+    ASSIGNED = "assigned", _("Awaiting sign-for")
+    IN_PROGRESS = "in_progress", _("In progress")
+    SUBMITTED = "submitted", _("Submitted")
+    RETURNED = "returned", _("Returned")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+OPEN_PART_STATES = (PartState.ASSIGNED, PartState.IN_PROGRESS, PartState.RETURNED)
+
+
+class CasePart(models.Model):
+    """协办: one co-department's part of a case dispatched to a lead department (主办)."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="parts"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("co-department"),
+        on_delete=models.PROTECT,
+        related_name="case_parts",
+    )
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    state = models.CharField(
+        _("state"),
+        max_length=12,
+        choices=PartState.choices,
+        default=PartState.ASSIGNED,
+        editable=False,
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    due_at = models.DateTimeField(_("due"), null=True, blank=True, editable=False)
+    signed_at = models.DateTimeField(_("signed at"), null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True, editable=False)
+    result = models.TextField(_("result"), blank=True, editable=False)
+    rework_count = models.PositiveSmallIntegerField(_("reworks"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("co-handling part")
+        verbose_name_plural = _("co-handling parts")
+        ordering = ["case", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "department"], name="casepart_one_per_dept"),
+        ]
+        indexes = [
+            models.Index(fields=["department", "state"], name="casepart_department_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.department_id} {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_PART_STATES
+
+
+class CasePartAction(_LogRow):
+    """One row per action on a co-handling part, never updated nor deleted."""
+
+    part = models.ForeignKey(
+        CasePart, verbose_name=_("part"), on_delete=models.PROTECT, related_name="actions"
+    )
+
+    class Meta(_LogRow.Meta):
+        verbose_name = _("co-handling part action")
+        verbose_name_plural = _("co-handling part log")
+        indexes = [models.Index(fields=["part", "created_at"], name="casepartaction_part_time")]
+
+    def __str__(self) -> str:
+        return f"{self.part_id} {self.action}"
+
+
+# --- 吹哨报到: whistles and the departments' report-ins -----------------------------------------
+
+
+class Whistle(models.Model):
+    """吹哨: a township/community center or grid chief calls named departments to a case."""
+
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="whistles"
+    )
+    center = models.ForeignKey(
+        Center,
+        verbose_name=_("center"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="whistles",
+    )
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    blown_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("blown by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    role = models.CharField(_("role"), max_length=20, blank=True)
+    reason = models.TextField(_("reason"))
+    report_due = models.DateTimeField(_("report-in due"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("whistle")
+        verbose_name_plural = _("whistles")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.case_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class CallState(models.TextChoices):
+    CALLED = "called", _("Awaiting report-in")
+    REPORTED = "reported", _("Reported in")
+    DONE = "done", _("Acted")
+    CANCELLED = "cancelled", _("Withdrawn")
+
+
+OPEN_CALL_STATES = (CallState.CALLED, CallState.REPORTED)
+
+
+class WhistleCall(models.Model):
+    """报到: one named department's duty on a whistle — report in before the due, then act."""
+
+    whistle = models.ForeignKey(
+        Whistle, verbose_name=_("whistle"), on_delete=models.PROTECT, related_name="calls"
+    )
+    case = models.ForeignKey(
+        Case, verbose_name=_("case"), on_delete=models.PROTECT, related_name="whistle_calls"
+    )
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="whistle_calls",
+    )
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    state = models.CharField(
+        _("state"),
+        max_length=12,
+        choices=CallState.choices,
+        default=CallState.CALLED,
+        editable=False,
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    report_due = models.DateTimeField(_("report-in due"), editable=False)
+    reported_at = models.DateTimeField(_("reported in at"), null=True, blank=True, editable=False)
+    late = models.BooleanField(_("reported in late"), default=False, editable=False)
+    done_at = models.DateTimeField(_("acted at"), null=True, blank=True, editable=False)
+    supervised_at = models.DateTimeField(_("supervised at"), null=True, blank=True, editable=False)
+    result = models.TextField(_("result"), blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("whistle call")
+        verbose_name_plural = _("whistle calls")
+        ordering = ["report_due", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["whistle", "department"], name="whistlecall_one_per_dept"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "report_due"], name="whistlecall_due"),
+            models.Index(fields=["department", "state"], name="whistlecall_department"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.whistle_id} {self.department_id} {self.state}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_CALL_STATES
+
+
+class WhistleCallAction(_LogRow):
+    """One row per action on a whistle call, never updated nor deleted."""
+
+    call = models.ForeignKey(
+        WhistleCall,
+        verbose_name=_("whistle call"),
+        on_delete=models.PROTECT,
+        related_name="actions",
+    )
+
+    class Meta(_LogRow.Meta):
+        verbose_name = _("whistle call action")
+        verbose_name_plural = _("whistle call log")
+        indexes = [models.Index(fields=["call", "created_at"], name="whistlecallaction_call_time")]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} {self.action}"

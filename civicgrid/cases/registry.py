@@ -26,7 +26,19 @@ ANY = tuple(State)
 OPERATOR, HANDLER, ASSIGNEE = "operator", "handler", "assignee"
 GRID_WORKER, GRID_CHIEF, LEADER = "grid_worker", "grid_chief", "leader"
 REPORTER, SYSTEM = "reporter", "system"
-CAPACITIES = (OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF, LEADER, REPORTER, SYSTEM)
+CO_HANDLER, CALLED = "co_handler", "called"  # 协办 department; department called by a whistle
+CAPACITIES = (
+    OPERATOR,
+    HANDLER,
+    ASSIGNEE,
+    GRID_WORKER,
+    GRID_CHIEF,
+    LEADER,
+    REPORTER,
+    SYSTEM,
+    CO_HANDLER,
+    CALLED,
+)
 CAPACITY_LABELS = {
     OPERATOR: gettext_lazy("Operator"),
     HANDLER: gettext_lazy("Handler"),
@@ -36,15 +48,17 @@ CAPACITY_LABELS = {
     LEADER: gettext_lazy("Leader"),
     REPORTER: gettext_lazy("Reporter"),
     SYSTEM: gettext_lazy("System"),
+    CO_HANDLER: gettext_lazy("Co-department handler"),
+    CALLED: gettext_lazy("Called department"),
     "citizen": gettext_lazy("Citizen"),
     "anonymous": gettext_lazy("Anonymous"),
 }
 REOPEN_WINDOW = dt.timedelta(days=30)
-STAFF = (OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF, LEADER)
+STAFF = (OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF, LEADER, CO_HANDLER, CALLED)
 VERIFIERS = (OPERATOR, GRID_WORKER, GRID_CHIEF)
 DOERS = (HANDLER, ASSIGNEE)
 # Those who act on a case (attach files to it); a leader only watches and supervises.
-ACTORS = (OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF)
+ACTORS = (OPERATOR, HANDLER, ASSIGNEE, GRID_WORKER, GRID_CHIEF, CO_HANDLER, CALLED)
 # Reports filed by staff in their own name: no citizen stands behind them to rate the result.
 STAFF_SOURCES = (Source.GRID_WORKER, Source.PATROL, Source.DEPARTMENT)
 # Reports a citizen made themselves (signed in or by phone): only these carry a citizen rating.
@@ -113,6 +127,12 @@ def _self_closable(case, caps, user) -> bool:
     return case.category.self_closable
 
 
+def _may_whistle(case, caps, user) -> bool:
+    from civicgrid.people.access import Principal
+
+    return Principal.of(user).blows_whistle(case)
+
+
 def _not_own_result(case, caps, user) -> bool:
     from .handlers import submitted_by
 
@@ -179,7 +199,11 @@ CASES.add(
                       help="department code or id"),
                 Input("worker", "select", False, gettext_lazy("Grid worker"),
                       help="user id of a grid worker / handler", value_type=int),
-                NOTE),
+                NOTE,
+                Input("co_departments", "select", False, gettext_lazy("Co-departments (协办)"),
+                      help="codes or ids of co-departments (主办/协办: with a lead department "
+                           "only); each signs and submits its own part",
+                      value_type=list[str])),
         any_of=(("department", "worker"),),
         schema="CaseDispatchIn",
         label=gettext_lazy("Dispatch"), service_label=gettext_lazy("Dispatch the order (村社派单)"),
@@ -201,9 +225,13 @@ CASES.add(
         "submit", (S.IN_PROGRESS,), S.HANDLED, DOERS, order=40, style="primary",
         inputs=(Input("result", "textarea", True, gettext_lazy("Result"), max_length=TEXT),
                 Input("attachments", "files", True, gettext_lazy("Photos (evidence)"),
-                      help="attachment ids uploaded to this case")),
+                      help="attachment ids uploaded to this case"),
+                Input("parts_reason", "textarea", False,
+                      gettext_lazy("Why co-handling parts are still open"),
+                      help="required when a co-department has not submitted its part; the "
+                           "open parts are then withdrawn", max_length=TEXT)),
         field_app=True,
-        schema="CaseResultIn",
+        schema="CaseSubmitIn",
         label=gettext_lazy("Submit result"),
         service_label=gettext_lazy("Fulfil the order: result (党员履单)"),
         summary="处置反馈 Submit the result",
@@ -281,6 +309,17 @@ CASES.add(
         inputs=(_note(gettext_lazy("Supervision note")),),
         schema="CaseRequiredNoteIn",
         label=gettext_lazy("Supervise"), summary="督办 Supervise",
+    ),
+    Action(
+        "whistle", (S.FILED, S.ASSIGNED, S.IN_PROGRESS), None, (OPERATOR, GRID_CHIEF),
+        order=215, style="danger", guard=_may_whistle, field_app=True,
+        inputs=(Input("departments", "select", True, gettext_lazy("Departments to call"),
+                      help="codes or ids of the departments that must report in (报到)",
+                      value_type=list[str]),
+                Input("reason", "textarea", True, gettext_lazy("Why the departments are called"),
+                      max_length=TEXT)),
+        label=gettext_lazy("Blow the whistle (吹哨)"),
+        summary="吹哨 Call departments to the case; each must report in (报到) in time",
     ),
     Action(
         "warn", OPEN, None, (SYSTEM,), order=900, endpoint="none",

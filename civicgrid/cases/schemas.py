@@ -26,7 +26,15 @@ StateName = Literal[
 SourceName = Literal["grid_worker", "citizen", "hotline", "department", "patrol", "one_key", "api"]
 Crs = Literal["wgs84", "gcj02", "bd09"]
 Capacity = Literal[
-    "operator", "handler", "assignee", "grid_worker", "grid_chief", "leader", "reporter"
+    "operator",
+    "handler",
+    "assignee",
+    "grid_worker",
+    "grid_chief",
+    "leader",
+    "reporter",
+    "co_handler",
+    "called",
 ]
 
 TEXT = 4000
@@ -287,8 +295,9 @@ def schema_name(action) -> str:
 _SCHEMAS: dict[str, tuple[type[Schema], tuple]] = {}
 
 
-def action_input_schema(action) -> type[Schema]:
-    """The ninja input schema of one action of the table (built once per schema name)."""
+def action_input_schema(action, base: type[Schema] | None = None) -> type[Schema]:
+    """The ninja input schema of one action of the table (built once per schema name);
+    ``base`` is the schema carrying ``version`` (cases by default)."""
     from pydantic import create_model
 
     fields: dict[str, Any] = {n: _field(i) for i in action.inputs for n in [i.name]}
@@ -305,6 +314,83 @@ def action_input_schema(action) -> type[Schema]:
         if known[1] != shape:
             raise ValueError(f"actions sharing schema {name} declare different inputs")
         return known[0]
-    cls = create_model(name, __base__=CaseActionIn, __module__=__name__, **fields)
+    cls = create_model(name, __base__=base or CaseActionIn, __module__=__name__, **fields)
     _SCHEMAS[name] = (cls, shape)
     return cls
+
+
+# --- 主办/协办 parts and 吹哨报到 calls ------------------------------------------------------------
+
+
+class CasePartActionIn(Schema):
+    version: int = Field(ge=1, description="the part version the client last saw")
+
+
+class WhistleCallActionIn(Schema):
+    version: int = Field(ge=1, description="the whistle call version the client last saw")
+
+
+class CasePartOut(Schema):
+    id: int
+    department: CaseDepartmentRef
+    state: str
+    state_label: str
+    version: int
+    due_at: dt.datetime | None
+    signed_at: dt.datetime | None
+    submitted_at: dt.datetime | None
+    result: str
+    rework_count: int
+    allowed_actions: list[str]
+
+
+class CasePartsOut(Schema):
+    lead: CaseDepartmentRef | None
+    parts: list[CasePartOut]
+
+
+class CasePartActionResult(Schema):
+    action: CaseActionOut
+    part: CasePartOut
+
+
+class WhistleCallOut(Schema):
+    id: int
+    whistle_id: int
+    department: CaseDepartmentRef
+    state: str
+    state_label: str
+    version: int
+    report_due: dt.datetime
+    reported_at: dt.datetime | None
+    late: bool
+    overdue: bool = Field(description="not reported in and past the report-in deadline")
+    done_at: dt.datetime | None
+    supervised_at: dt.datetime | None
+    result: str
+    allowed_actions: list[str]
+
+
+class WhistleOut(Schema):
+    id: int
+    center: str | None
+    blown_by: str | None
+    role: str
+    reason: str
+    report_due: dt.datetime
+    created_at: dt.datetime
+    calls: list[WhistleCallOut]
+
+
+class WhistleCallActionResult(Schema):
+    action: CaseActionOut
+    call: WhistleCallOut
+
+
+class WhistleBoardRow(Schema):
+    case_id: int
+    tracking_code: str
+    category: str
+    reason: str
+    center: str | None
+    call: WhistleCallOut

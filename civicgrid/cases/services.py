@@ -348,11 +348,12 @@ def case_self_close(
 def case_dispatch(
     *, case: Case, actor, department: Department | str | int | None = None,
     worker: User | int | None = None, note: str = "", role: Role_ = None,
-    expected_version: Version = None,
+    expected_version: Version = None, co_departments: list | None = None,
 ) -> CaseAction:
+    """Dispatch to a department (with co-departments, 主办/协办) or to a worker."""
     return case_act(case=case, action="dispatch", actor=actor, role=role,
                     expected_version=expected_version, department=department, worker=worker,
-                    note=note)
+                    note=note, co_departments=list(co_departments or []))
 
 
 def case_return(
@@ -371,10 +372,22 @@ def case_sign(
 
 def case_submit(
     *, case: Case, actor, result: str, attachments: list, role: Role_ = None,
+    expected_version: Version = None, parts_reason: str = "",
+) -> CaseAction:
+    """The result; with open co-handling parts only with ``parts_reason``."""
+    return case_act(case=case, action="submit", actor=actor, role=role,
+                    expected_version=expected_version, result=result, attachments=attachments,
+                    parts_reason=parts_reason)
+
+
+def case_whistle(
+    *, case: Case, actor, departments: list, reason: str, role: Role_ = None,
     expected_version: Version = None,
 ) -> CaseAction:
-    return case_act(case=case, action="submit", actor=actor, role=role,
-                    expected_version=expected_version, result=result, attachments=attachments)
+    """吹哨: call ``departments`` to the case; each must report in (报到) in time."""
+    return case_act(case=case, action="whistle", actor=actor, role=role,
+                    expected_version=expected_version, departments=list(departments),
+                    reason=reason)
 
 
 def case_verify(

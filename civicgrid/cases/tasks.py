@@ -1,7 +1,8 @@
 """The SLA sweep, run by the django-tasks worker.
 
 ``sla_sweep`` flags cases whose running clock passed its 80 % point (warning, 黄灯) or its
-deadline (overdue, 红灯). Going overdue is an engine action (an automatic ``supervise`` by the
+deadline (overdue, 红灯), then supervises whistle calls (吹哨报到) whose report-in is missing at
+its deadline or came late (``whistles.whistle_sweep``). Going overdue is an engine action (an automatic ``supervise`` by the
 system) so it is version-checked, logged, counted and notified exactly once per deadline: two
 workers sweeping at once cannot both supervise one case.
 
@@ -113,6 +114,10 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
             continue
         counts["review"] += 1
     counts.update(_dispute_sweep(now))
+    # 吹哨报到: late or missing report-ins, supervised once per call (whistles.whistle_sweep).
+    from .whistles import whistle_sweep
+
+    counts.update(whistle_sweep(now))
     return counts
 
 

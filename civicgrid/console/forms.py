@@ -22,6 +22,11 @@ PRIORITY_CHOICES = Priority.choices
 _NONE_WHEN_EMPTY = ("select", "ref", "datetime", "date", "int", "score")
 
 
+def is_multi(f: Input) -> bool:
+    """A select of several values (the dispatch's co-departments, the whistle's departments)."""
+    return f.kind == "select" and f.value_type == list[str]
+
+
 def console_actions() -> list[Action]:
     """The actions with a console form, in their UI order (system events excluded)."""
     return [a for a in CASES.ordered() if a.endpoint != "none"]
@@ -53,6 +58,8 @@ def values_from_post(action: str, post, files) -> dict[str, Any]:
             continue
         if f.kind == "checkbox":
             out[f.name] = post.get(f.name) in ("on", "1", "true")
+        elif is_multi(f):
+            out[f.name] = [v.strip() for v in post.getlist(f.name) if v.strip()]
         else:
             out[f.name] = (post.get(f.name) or "").strip()
     return out
@@ -69,6 +76,8 @@ def service_kwargs(action: str, post, files) -> dict[str, Any]:
             kwargs[f.name] = files.get(f.name)
         elif f.kind == "checkbox":
             kwargs[f.name] = values[f.name]
+        elif is_multi(f):
+            kwargs[f.name] = values[f.name]
         elif f.kind in _NONE_WHEN_EMPTY and not values[f.name]:
             kwargs[f.name] = None
         else:
@@ -77,6 +86,7 @@ def service_kwargs(action: str, post, files) -> dict[str, Any]:
         # The form shows both selects behind a "to a department / to a grid worker" switch.
         if post.get("dispatch_to") == "worker":
             kwargs["department"] = None
+            kwargs["co_departments"] = []
         else:
             kwargs["worker"] = None
     return kwargs

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, directory, home, intake, maps
+from .views import cases, cohandling, directory, home, intake, maps
 
 app_name = "console"
 urlpatterns = [
@@ -17,6 +17,17 @@ urlpatterns = [
     path("cases/<int:pk>/act/<str:action>/", cases.case_act, name="case_act"),
     path("cases/<int:pk>/stamp/", cases.case_stamp, name="case_stamp"),
     path("cases/<int:pk>/reveal-phone/", cases.reveal_phone, name="reveal_phone"),
+    path(
+        "cases/<int:pk>/parts/<int:part>/<str:action>/",
+        cohandling.part_action,
+        name="part_act",
+    ),
+    path(
+        "cases/<int:pk>/calls/<int:call>/<str:action>/",
+        cohandling.call_action,
+        name="call_act",
+    ),
+    path("whistles/", cohandling.whistle_board, name="whistles"),
     # Hotline intake
     path("intake/", intake.intake, name="intake"),
     path("intake/locate/", intake.intake_locate, name="intake_locate"),

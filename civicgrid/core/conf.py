@@ -49,6 +49,13 @@ def _float(value: Any) -> float:
     return float(value)
 
 
+def _positive_float(value: Any) -> float:
+    n = _float(value)
+    if not n > 0:
+        raise ValueError("must be greater than 0")
+    return n
+
+
 def _bool(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -126,6 +133,12 @@ class Options:
     )
     SLA_SWEEP_SECONDS: int = _opt(
         60, _positive, "Seconds between two SLA sweeps (yellow light, automatic supervision)."
+    )
+    WHISTLE_REPORT_HOURS: float = _opt(
+        2.0,
+        _positive_float,
+        "Working hours a department called by a whistle (吹哨报到) has to report in before the "
+        "SLA sweep supervises it.",
     )
     MAX_IMAGE_BYTES: int = _opt(15 * 1024 * 1024, _positive, "Largest accepted photo upload.")
     MAX_AUDIO_BYTES: int = _opt(10 * 1024 * 1024, _positive, "Largest accepted audio upload.")

@@ -171,7 +171,8 @@ def report(request: HttpRequest):
     summary="Verify, rework, self-close, sign or submit a case (multipart; once per client_id)",
 )
 def case_action(request: HttpRequest, case_id: Path[ObjectId], action: str):
-    """Fields: client_id, text (note, reason or result); files photos (evidence)."""
+    """Fields: client_id, text (note, reason or result), departments (repeated, for a grid
+    chief's whistle, 吹哨); files photos (evidence)."""
     case: Case = case_get_for(request.user, case_id)
     answer, replayed = services.field_case_act(
         actor=request.user,
@@ -180,6 +181,7 @@ def case_action(request: HttpRequest, case_id: Path[ObjectId], action: str):
         client_id=request.POST.get("client_id", ""),
         text=request.POST.get("text", ""),
         attachments=_files(request, "photos", "audio"),
+        departments=request.POST.getlist("departments"),
     )
     return {**answer, "replayed": replayed}
 

@@ -185,8 +185,11 @@ def field_actions() -> tuple[str, ...]:
     return tuple(a.name for a in CASES.actions.values() if a.field_app)
 
 
-def _phone_inputs(action: Action, text: str, attachments: list) -> dict[str, Any]:
-    """The phone sends one text and its photos: the action's text input and files input."""
+def _phone_inputs(
+    action: Action, text: str, attachments: list, departments: list | None = None
+) -> dict[str, Any]:
+    """The phone sends one text and its photos (and, for a whistle, the departments called):
+    the action's text input, files input and list-valued select."""
     inputs: dict[str, Any] = {}
     for i in action.inputs:
         if i.kind in ("text", "textarea") and not inputs.get("_text"):
@@ -194,6 +197,8 @@ def _phone_inputs(action: Action, text: str, attachments: list) -> dict[str, Any
             inputs["_text"] = True
         elif i.kind == "files":
             inputs[i.name] = attachments
+        elif i.kind == "select" and i.value_type == list[str] and i.required:
+            inputs[i.name] = list(departments or [])
     inputs.pop("_text", None)
     return inputs
 
@@ -206,6 +211,7 @@ def field_case_act(
     client_id: str,
     text: str = "",
     attachments: list | None = None,
+    departments: list | None = None,
 ) -> tuple[dict, bool]:
     """Run one case action from the phone (once per client id). Returns (answer, replayed).
 
@@ -220,7 +226,7 @@ def field_case_act(
             field="action",
             details={"actions": list(allowed)},
         )
-    inputs = _phone_inputs(CASES.actions[action], text, list(attachments or []))
+    inputs = _phone_inputs(CASES.actions[action], text, list(attachments or []), departments)
 
     def work() -> tuple[dict, int]:
         fresh = Case.objects.select_related("category").get(pk=case.pk)

@@ -143,11 +143,25 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "state_label": state_label(case.state, case.flow),
             "actions": actions,
             "can_verify": "verify" in actions and case.worker_id != request.user.pk,
+            # 吹哨: a grid chief calls departments serving the case's location.
+            "whistle_departments": _serving_departments(case) if "whistle" in actions else [],
             "photos": photos,
             "timeline": _timeline(case),
             "is_handled": case.state == State.HANDLED,
         },
     )
+
+
+def _serving_departments(case) -> list:
+    from civicgrid.people.models import Department
+
+    depts = (
+        Department.objects.filter(is_active=True)
+        .select_related("area")
+        .defer("area__boundary")
+        .order_by("area__code", "code")
+    )
+    return [d for d in depts if case.scope_code.startswith(d.area.prefix)]
 
 
 def _timeline(case) -> list[dict]:

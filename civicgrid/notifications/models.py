@@ -39,6 +39,16 @@ class Kind(models.TextChoices):
     DISPUTE_OVERDUE = "dispute_overdue", _("Dispute overdue")
     DISPUTE_SUPERVISED = "dispute_supervised", _("Dispute supervised")
     DISPUTE_RELAPSE = "dispute_relapse", _("Dispute relapsed")
+    PART_ASSIGNED = "part_assigned", _("Co-handling part assigned")
+    PART_SUBMITTED = "part_submitted", _("Co-handling part submitted")
+    PART_RETURNED = "part_returned", _("Co-handling part returned")
+    PART_REWORK = "part_rework", _("Co-handling part sent back")
+    PART_CANCELLED = "part_cancelled", _("Co-handling part withdrawn")
+    WHISTLE_CALLED = "whistle_called", _("Called by a whistle (吹哨)")
+    WHISTLE_REPORTED = "whistle_reported", _("Department reported in (报到)")
+    WHISTLE_ACTED = "whistle_acted", _("Department acted on a whistle")
+    WHISTLE_CANCELLED = "whistle_cancelled", _("Whistle call withdrawn")
+    WHISTLE_SUPERVISED = "whistle_supervised", _("Report-in supervised")
     SYSTEM = "system", _("System notice")
 
 

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from django.apps import apps
 from django.db.models import Q, QuerySet
 
 from civicgrid.core.errors import NotFound
-from civicgrid.territory.codes import PREFIX_LEN
+from civicgrid.territory.codes import PREFIX_LEN, TOWNSHIP, VILLAGE
 
 from .dispute_access import DisputeAccess
 from .models import GridMember, Role, RoleAssignment, User
@@ -56,6 +57,12 @@ VIEW_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.GRID_WORKER, Rol
 OPERATOR, HANDLER, ASSIGNEE = "operator", "handler", "assignee"
 GRID_WORKER, GRID_CHIEF, LEADER = "grid_worker", "grid_chief", "leader"
 REPORTER, SYSTEM = "reporter", "system"
+# 主办/协办 and 吹哨报到: a handler of a co-department (协办) or of a department called by a
+# whistle, on the case; on a part: its co-department (co_handler), the lead department's handler
+# (lead); on a whistle call: the called department (called) and who may withdraw it (caller).
+CO_HANDLER, CALLED, LEAD, CALLER = "co_handler", "called", "lead", "caller"
+# Centers whose operators blow the whistle: township/street and village/community (docs/domain.md).
+WHISTLE_LEVELS = (TOWNSHIP, VILLAGE)
 
 
 # The principals of the request being served, by id of the user object they were built for
@@ -93,6 +100,7 @@ class Grant:
     prefix: str
     center_id: int | None  # the assignment's center, else the center of its area
     department_id: int | None
+    level: int = 0  # the assignment area's level (territory.codes)
 
 
 @dataclass(frozen=True)
@@ -150,6 +158,7 @@ class Principal(DisputeAccess):
                 prefix=code[: PREFIX_LEN[level]],
                 center_id=center_id or area_center_id,
                 department_id=department_id,
+                level=level,
             )
             for role, area_id, code, level, center_id, area_center_id, department_id in rows
         )
@@ -269,7 +278,29 @@ class Principal(DisputeAccess):
         q = self.scope_q("scope_code", VIEW_ROLES) | self.scope_q("owner_code", [Role.OPERATOR])
         for dept_id, prefix in self.handler_pairs:
             q |= Q(department_id=dept_id, scope_code__startswith=prefix)
+        if self.handler_pairs:
+            q |= Q(pk__in=self._co_case_ids()) | Q(pk__in=self._called_case_ids())
         return q | Q(worker_id=self.user.pk) | Q(reporter_id=self.user.pk)
+
+    def _pairs_q(self) -> Q:
+        q = Q(pk__in=[])
+        for dept_id, prefix in self.handler_pairs:
+            q |= Q(department_id=dept_id, scope_code__startswith=prefix)
+        return q
+
+    def _co_case_ids(self) -> QuerySet:
+        """Cases on which one of my departments is a co-department (协办), as a subquery."""
+        part = apps.get_model("cases", "CasePart")
+        return part.objects.filter(self._pairs_q()).exclude(state="cancelled").values("case_id")
+
+    def _called_case_ids(self) -> QuerySet:
+        """Cases to which one of my departments was called by a whistle, as a subquery."""
+        call = apps.get_model("cases", "WhistleCall")
+        return call.objects.filter(self._pairs_q()).values("case_id")
+
+    def part_q(self) -> Q:
+        """Co-handling parts of my departments within each assignment's area."""
+        return self._pairs_q()
 
     def case_visible_q(self) -> Q:
         """Cases I may see: located in my scope, owned by my centers' areas, dispatched to my
@@ -306,10 +337,9 @@ class Principal(DisputeAccess):
             return True
         if self.in_scope(case.owner_code or "", [Role.OPERATOR]):
             return True
-        return any(
-            case.department_id == d and (case.scope_code or "").startswith(p)
-            for d, p in self.handler_pairs
-        )
+        scope = case.scope_code or ""
+        depts = {case.department_id, *(case.co_department_ids or ()), *_called(case)}
+        return any(d in depts and scope.startswith(p) for d, p in self.handler_pairs)
 
     def capacities(self, case) -> set[str]:
         """What I am for ``case``: operator (case owned within my operator area), handler (of
@@ -327,16 +357,18 @@ class Principal(DisputeAccess):
             caps |= {OPERATOR, LEADER, GRID_CHIEF}
         scope = case.scope_code or ""
         owner = case.owner_code or ""
+        co = case.co_department_ids or ()
+        called = _called(case)
         for g in self.grants:
             if g.role == Role.OPERATOR and owner.startswith(g.prefix):
                 caps.add(OPERATOR)
-            elif (
-                g.role == Role.HANDLER
-                and g.department_id
-                and g.department_id == case.department_id
-                and scope.startswith(g.prefix)
-            ):
-                caps.add(HANDLER)
+            elif g.role == Role.HANDLER and g.department_id and scope.startswith(g.prefix):
+                if g.department_id == case.department_id:
+                    caps.add(HANDLER)
+                if g.department_id in co:
+                    caps.add(CO_HANDLER)
+                if g.department_id in called:
+                    caps.add(CALLED)
             elif g.role == Role.LEADER and scope.startswith(g.prefix):
                 caps.add(LEADER)
             elif g.role == Role.GRID_CHIEF and scope.startswith(g.prefix):
@@ -344,6 +376,66 @@ class Principal(DisputeAccess):
         if case.grid_id and case.grid_id in self.grid_ids:
             caps.add(GRID_WORKER)
         return caps
+
+    def blows_whistle(self, case) -> bool:
+        """Whether I may blow the whistle on ``case``: an operator of a township or community
+        center owning it, or a grid chief over its location. No query."""
+        if not self.is_authenticated:
+            return False
+        if self.is_superuser:
+            return True
+        scope, owner = case.scope_code or "", case.owner_code or ""
+        for g in self.grants:
+            if g.role == Role.OPERATOR and g.level in WHISTLE_LEVELS and owner.startswith(g.prefix):
+                return True
+            if g.role == Role.GRID_CHIEF and scope.startswith(g.prefix):
+                return True
+        return False
+
+    def _handles(self, department_id: int | None, scope: str) -> bool:
+        return bool(department_id) and any(
+            d == department_id and scope.startswith(p) for d, p in self.handler_pairs
+        )
+
+    def part_capacities(self, part) -> set[str]:
+        """What I am for a co-handling part (``part.case`` loaded): co_handler (a handler of its
+        co-department over the case), lead (a handler of the case's lead department) or
+        operator (of the owner center). No query."""
+        if not self.is_authenticated:
+            return set()
+        case = part.case
+        scope = case.scope_code or ""
+        caps: set[str] = set()
+        if self._handles(part.department_id, scope):
+            caps.add(CO_HANDLER)
+        if self._handles(case.department_id, scope):
+            caps.add(LEAD)
+        if self.is_superuser or any(
+            g.role == Role.OPERATOR and (case.owner_code or "").startswith(g.prefix)
+            for g in self.grants
+        ):
+            caps.add(OPERATOR)
+        return caps
+
+    def call_capacities(self, call) -> set[str]:
+        """What I am for a whistle call (``call.case`` loaded): called (a handler of the called
+        department over the case) or caller (who may blow the whistle on the case). No query."""
+        if not self.is_authenticated:
+            return set()
+        caps: set[str] = set()
+        if self._handles(call.department_id, call.case.scope_code or ""):
+            caps.add(CALLED)
+        if self.blows_whistle(call.case):
+            caps.add(CALLER)
+        return caps
+
+    def can_view_call(self, call) -> bool:
+        """A whistle call is seen by whoever sees its case."""
+        return self.can_view(call.case)
+
+
+def _called(case) -> tuple[int, ...]:
+    return tuple(case.called_department_ids or ())
 
 
 def principal_of(request_or_user) -> Principal:

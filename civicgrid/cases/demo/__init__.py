@@ -14,6 +14,7 @@ from __future__ import annotations
 from .. import calendar
 from .catalog import seed_admission, seed_categories, seed_grid_tasks
 from .clock import MinuteClock  # noqa: F401  (imported from here by tests)
+from .cohandling import seed_cohandling
 from .writer import generate_cases  # noqa: F401  (the benches' entry point)
 
 
@@ -28,3 +29,5 @@ def seed(ctx) -> None:
         n = generate_cases(ctx, ctx.cases)
         ctx.log(f"  {n} cases with their action logs")
     seed_grid_tasks(ctx, items)
+    if ctx.cases:
+        seed_cohandling(ctx)

@@ -371,6 +371,8 @@ class _Generator:
             rating_text="",
             rated_at=None,
             merged_into_id=None,
+            co_department_ids=None,
+            called_department_ids=None,
         )
         sim = _Sim(self, c)
         sim.cat = cat

@@ -184,6 +184,7 @@ SUS_ORDER = ["id", "case_id", "requested_by_id", "reason", "review_date", "state
 
 
 def _reorder(columns: list[str], order: list[str]):
-    """A function putting a tuple in ``order`` into the table's column order."""
-    positions = [order.index(col) for col in columns]
-    return lambda row: tuple(row[i] for i in positions)
+    """A function putting a tuple in ``order`` into the table's column order; a column the
+    simulation does not fill (e.g. a supervision's whistle call) is written as NULL."""
+    positions = [order.index(col) if col in order else None for col in columns]
+    return lambda row: tuple(None if i is None else row[i] for i in positions)

@@ -114,6 +114,26 @@ def drive(world, cats, state: str, *, case=None, **kw):
     return case
 
 
+@pytest.fixture
+def co(world):
+    """主办/协办 and 吹哨报到: two more departments of district A with a handler each, and an
+    operator of street A's (township) center."""
+    from civicgrid.people.models import Role
+    from civicgrid.people.tests.factories import DepartmentFactory, UserFactory, assign
+
+    a2 = DepartmentFactory(code="A-SW", name="甲区水务局", area=world.dist_a)
+    a3 = DepartmentFactory(code="A-HB", name="甲区环保局", area=world.dist_a)
+    h2 = UserFactory(username="handler_a2", full_name="甲区水务")
+    assign(h2, Role.HANDLER, world.dist_a, department=a2)
+    h3 = UserFactory(username="handler_a3", full_name="甲区环保")
+    assign(h3, Role.HANDLER, world.dist_a, department=a3)
+    comm = UserFactory(username="comm_op", full_name="甲社区坐席")
+    assign(comm, Role.OPERATOR, world.comm_a, center=world.center_comm_a)
+    town = UserFactory(username="town_op", full_name="甲街道坐席")
+    assign(town, Role.OPERATOR, world.street_a, center=world.center_street_a)
+    return SimpleNamespace(a2=a2, a3=a3, h2=h2, h3=h3, town=town)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_calendar():
     """The holiday cache outlives a test's rolled-back rows; start and leave it empty."""

@@ -151,3 +151,21 @@ def test_minute_clock_equals_the_calendar(demo, db):
         t = base + timezone.timedelta(minutes=997 * i % (150 * 1440))
         for hours in (0.4, 2, 2.8, 14, 49, -0.4, -2.8, -9.8):
             assert clock.add(t, hours, "working") == calendar.add_hours(t, hours, "working")
+
+
+def test_co_handled_cases_and_whistles_went_through_the_engine(demo, db):
+    from civicgrid.cases.models import CasePart, CasePartAction, WhistleCall, WhistleCallAction
+
+    parts = CasePart.objects.all()
+    assert parts.exists(), "the demo has co-handled cases"
+    assert {p.state for p in parts} >= {"assigned", "submitted"}
+    for p in parts:
+        log = list(CasePartAction.objects.filter(part=p).order_by("created_at", "id"))
+        assert log[0].action == "create" and log[-1].to_state == p.state
+        assert p.department_id in p.case.co_department_ids
+    calls = WhistleCall.objects.all()
+    assert calls.exists(), "the demo has whistles"
+    assert {c.state for c in calls} == {"called", "reported"}
+    for c in calls:
+        assert WhistleCallAction.objects.filter(call=c).first().action == "blow"
+        assert c.department_id in c.case.called_department_ids

@@ -33,6 +33,7 @@ def omni(world):
     assign(u, Role.HANDLER, world.dist_a, department=world.dept_a)
     assign(u, Role.GRID_WORKER, world.comm_a)
     assign(u, Role.LEADER, world.dist_a)
+    assign(u, Role.GRID_CHIEF, world.street_a)
     add_member(u, world.grid_a1)
     return u
 
@@ -83,6 +84,7 @@ def valid_inputs(action, world, cats, case):
         "attach": {"file": photo()},
         "warn": {},
         "mediation_close": {"result": "调解成功，双方签订协议", "dispute": "TJ2025061100001"},
+        "whistle": {"departments": [world.dept_a.code], "reason": "需多部门到场"},
     }[action]
 
 

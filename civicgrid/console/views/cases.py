@@ -257,7 +257,13 @@ def _initial(case: Case, action: str, pending: dict) -> dict[str, Any]:
         return {"category": case.category.code, "priority": str(case.priority)}
     if action == "dispatch":
         dept = case.category.default_department_id
-        return {"department": str(dept or ""), "dispatch_to": "department"}
+        if case.department_id:
+            dept = case.department_id
+        return {
+            "department": str(dept or ""),
+            "dispatch_to": "department",
+            "co_departments": [str(d) for d in case.co_department_ids or []],
+        }
     if action == "extend_approve" and pending.get("extension"):
         due = timezone.localtime(pending["extension"].requested_due)
         return {"due": due.strftime("%Y-%m-%dT%H:%M")}
@@ -275,6 +281,8 @@ def _action_forms(request, case: Case, actions: list[str], pending: dict, failed
     if "dispatch" in actions:
         choices["department"] = queries.department_choices_for_case(case)
         choices["worker"] = queries.worker_choices_for_case(case)
+    if "whistle" in actions and "department" not in choices:
+        choices["department"] = queries.department_choices_for_case(case)
     out = []
     for i, action in enumerate(actions):
         values = _initial(case, action, pending)
@@ -306,11 +314,17 @@ def _timeline(case: Case) -> list[dict]:
     for a in Attachment.objects.filter(case=case, action__isnull=False):
         atts.setdefault(a.action_id, []).append(a)
     codes = {r["data"].get("department") for r in rows if r["data"].get("department")}
+    for r in rows:
+        codes.update(r["data"].get("co_departments") or [])
+        codes.update(r["data"].get("departments") or [])
     names = dict(Department.objects.filter(code__in=codes).values_list("code", "name"))
     for r in rows:
         r["attachments"] = atts.get(r["id"], [])
         dept = r["data"].get("department")
         r["department_name"] = names.get(dept, dept) if dept else ""
+        # 主办/协办 on a dispatch; the departments called by a whistle.
+        more = r["data"].get("co_departments") or r["data"].get("departments") or []
+        r["more_departments"] = "、".join(names.get(c, c) for c in more)
     return rows
 
 
@@ -328,7 +342,10 @@ def detail_context(request, case: Case, failed=None) -> dict[str, Any]:
     duplicates = []
     if {"accept", "merge"} & set(actions):
         duplicates = case_duplicates_of(case, user=user)
+    from .cohandling import cohandling_context
+
     return {
+        **cohandling_context(request, case),
         "case": case,
         "caps": sorted(str(engine.CAPACITY_LABELS.get(c, c)) for c in caps),
         "action_forms": action_forms,

@@ -1,4 +1,5 @@
-/* Case and grid-task actions (sign, submit, self-close, verify, rework, complete) via the outbox. */
+/* Case and grid-task actions (sign, submit, self-close, verify, rework, whistle, complete) via the
+   outbox. */
 (function () {
   "use strict";
   CG.loadData();
@@ -10,6 +11,9 @@
     var needPhoto = form.dataset.needPhoto === "1" && action !== "rework" && action !== "verify";
     if (action !== "sign" && !text) { CG.toast(T.needText); return; }
     if (needPhoto && !(picker && picker._files.length)) { CG.toast(T.needPhoto); return; }
+    if (action === "whistle" && !form.querySelector("input[name=departments]:checked")) {
+      CG.toast(T.needDepartments); return;
+    }
     var buttons = form.querySelectorAll("button");
     buttons.forEach(function (b) { b.disabled = true; });
     var id = CG.uuid();
@@ -20,9 +24,13 @@
     } else {
       item.url = "/api/field/cases/" + form.dataset.case + "/" + action;
       item.fields = { client_id: id, text: text || "" };
+      if (action === "whistle") {
+        item.fields.departments = Array.prototype.map.call(
+          form.querySelectorAll("input[name=departments]:checked"), function (c) { return c.value; });
+      }
     }
     item.summary = text ? text.slice(0, 60) : "";
-    (action === "rework" || action === "verify" || action === "sign" ? Promise.resolve([]) : CG.pickedFiles(picker, "photos"))
+    (action === "rework" || action === "verify" || action === "sign" || action === "whistle" ? Promise.resolve([]) : CG.pickedFiles(picker, "photos"))
       .then(function (files) { item.files = files; return CG.submit(item); })
       .then(function (r) {
         if (r.state === "sent") {

@@ -248,7 +248,8 @@
       body = new FormData();
       Object.keys(item.fields || {}).forEach(function (k) {
         var v = item.fields[k];
-        if (v !== null && v !== undefined) body.append(k, v);
+        if (Array.isArray(v)) v.forEach(function (x) { body.append(k, x); });
+        else if (v !== null && v !== undefined) body.append(k, v);
       });
       (item.files || []).forEach(function (f) { body.append(f.name, f.blob, f.filename || "file"); });
     }
