@@ -823,10 +823,9 @@ class Holiday(models.Model):
 # --- 主办/协办: the parts of a co-handled case ------------------------------------------------
 
 
-class _LogRow(models.Model):
-    """The fields of an append-only workflow log row (see ``CaseAction``)."""
+class _LogRow(ActionLog):
+    """An append-only workflow log row with an actor who leaves no reverse accessor."""
 
-    action = models.CharField(_("action"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -835,26 +834,11 @@ class _LogRow(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    role = models.CharField(_("role"), max_length=20, blank=True)
     from_state = models.CharField(_("from state"), max_length=12, blank=True)
     to_state = models.CharField(_("to state"), max_length=12, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
-    objects = ImmutableQuerySet.as_manager()
-
-    class Meta:
+    class Meta(ActionLog.Meta):
         abstract = True
-        ordering = ["created_at", "id"]
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The action log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The action log is append-only.")
 
 
 class PartState(models.TextChoices):

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civicgrid.basedata.models import Person
-from civicgrid.cases.models import Case, ImmutableQuerySet
+from civicgrid.cases.models import Case
+from civicgrid.core.models import ActionLog
 from civicgrid.people.models import Center
 from civicgrid.territory.models import Area, Grid
 
@@ -274,13 +275,12 @@ class Dispute(models.Model):
         return self.state in OPEN_STATES
 
 
-class DisputeAction(models.Model):
+class DisputeAction(ActionLog):
     """One row per action on a dispute, never updated nor deleted (the dispute's timeline)."""
 
     dispute = models.ForeignKey(
         Dispute, verbose_name=_("dispute"), on_delete=models.PROTECT, related_name="actions"
     )
-    action = models.CharField(_("action"), max_length=20)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
@@ -289,14 +289,8 @@ class DisputeAction(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
-    role = models.CharField(_("role"), max_length=20, blank=True)
     from_state = models.CharField(_("from state"), max_length=12, blank=True)
     to_state = models.CharField(_("to state"), max_length=12, blank=True)
-    note = models.TextField(_("note"), blank=True)
-    data = models.JSONField(_("data"), default=dict, blank=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-
-    objects = ImmutableQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("dispute action")
@@ -306,14 +300,6 @@ class DisputeAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dispute_id} {self.action}"
-
-    def save(self, *args, **kwargs):
-        if not self._state.adding:
-            raise PermissionError("The action log is append-only.")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):
-        raise PermissionError("The action log is append-only.")
 
 
 class PartyRole(models.TextChoices):
