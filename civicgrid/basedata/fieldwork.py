@@ -371,7 +371,7 @@ def case_link_add(*, case: Case, entity: str, object_id: Any, actor) -> tuple[Ca
             return existing, False
         link = _link(case, entity, record, actor)
         services._log(
-            entity, record, actor, "case_link", {"case": [None, case.tracking_code]}
+            entity, record, actor, "case_link", {"case_id": [None, case.pk]}
         )
     return link, True
 
@@ -383,7 +383,7 @@ def case_link_remove(*, link: CaseLink, actor) -> None:
     record = record_for(principal, link.entity, link.object_id)
     with transaction.atomic():
         services._log(
-            link.entity, record, actor, "case_unlink", {"case": [link.case.tracking_code, None]}
+            link.entity, record, actor, "case_unlink", {"case_id": [link.case_id, None]}
         )
         link.delete()
 

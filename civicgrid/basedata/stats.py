@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from civicgrid.people.models import GridMember
@@ -117,9 +117,8 @@ def freshness(
 
     made = {
         r["worker_id"]: r
-        for r in Visit.objects.filter(
-            worker_id__in=user_ids, at__gte=start, at__lt=end, tag__isnull=False
-        )
+        for r in Visit.objects.filter(worker_id__in=user_ids, at__gte=start, at__lt=end)
+        .filter(Q(tag__isnull=False) | Exists(PersonTag.objects.filter(person=OuterRef("person"))))
         .values("worker_id")
         .annotate(n=Count("pk"), late=Count("pk", filter=Q(was_overdue=True)))
         .order_by()
@@ -140,11 +139,11 @@ def freshness(
     fresh: dict[str, int] = {}
     for model in RECORD_MODELS:
         rows = (
-            model.objects.filter(scope_code__in=all_codes, created_at__lt=as_of)
+            model.objects.filter(scope_code__in=all_codes, created_at__lte=as_of)
             .values("scope_code")
             .annotate(
                 n=Count("pk"),
-                ok=Count("pk", filter=Q(confirmed_at__gte=since, confirmed_at__lt=as_of)),
+                ok=Count("pk", filter=Q(confirmed_at__gte=since, confirmed_at__lte=as_of)),
             )
             .order_by()
         )
