@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.people.models import Department
 from civicgrid.territory.models import Grid
@@ -570,12 +571,12 @@ class CaseLink(models.Model):
     """
 
     class Entity(models.TextChoices):
-        PERSON = "person", _("Person")
-        HOUSE = "house", _("House")
-        PLACE = "place", _("Place")
-        RISKPOINT = "riskpoint", _("Risk point")
-        ORGANISATION = "organisation", _("Organisation")
-        THING = "thing", _("Thing")
+        PERSON = "person", pgettext_lazy("basedata record", "Person")
+        HOUSE = "house", pgettext_lazy("basedata record", "House")
+        PLACE = "place", pgettext_lazy("basedata record", "Place")
+        RISKPOINT = "riskpoint", pgettext_lazy("basedata record", "Risk point")
+        ORGANISATION = "organisation", pgettext_lazy("basedata record", "Organisation")
+        THING = "thing", pgettext_lazy("basedata record", "Thing")
 
     case = models.ForeignKey(
         "cases.Case", verbose_name=_("case"), on_delete=models.CASCADE, related_name="basedata_links"
@@ -623,7 +624,7 @@ class Collection(models.Model):
     house = models.ForeignKey(
         House, verbose_name=_("house"), on_delete=models.CASCADE, related_name="collections"
     )
-    result = models.JSONField(_("result"), default=dict)
+    result = models.JSONField(_("stored answer"), default=dict)
     scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
     at = models.DateTimeField(_("time"), auto_now_add=True)
 
