@@ -79,3 +79,66 @@ def test_collect_offline_then_sent_once_and_a_one_tap_visit(world, client, live_
         assert Visit.objects.filter(person=head, worker=world.worker_a1).count() == 1
         shot(page, "visited")
         assert not errors, errors
+
+
+def test_console_case_page_links_a_person_by_id_number(world, client, live_server, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    from civicgrid.basedata.models import CaseLink
+    from civicgrid.cases.models import Category, HandlingLevel, SlaUnit, Source
+    from civicgrid.cases.services import case_report
+    from civicgrid.field.tests.test_browser import CHROMIUM_ARGS
+
+    ensure_builtin_data()
+    parent = Category.objects.create(code="07", name="社会治安")
+    cat = Category.objects.create(
+        code="0701",
+        name="矛盾纠纷",
+        parent=parent,
+        handling_level=HandlingLevel.VILLAGE,
+        default_department=world.dept_a,
+        sla_unit=SlaUnit.NATURAL,
+    )
+    house = services.house_create(
+        actor=world.worker_a1, lat=A1[0], lng=A1[1], address="甲街1号", building="1", room="301"
+    )
+    person = services.person_create(
+        actor=world.worker_a1, data={"name": "张三", "id_number": pid(11), "house": house}
+    )
+    case = case_report(
+        actor=world.worker_a1,
+        category=cat,
+        description="邻里纠纷",
+        lat=A1[0],
+        lng=A1[1],
+        source=Source.GRID_WORKER,
+    )
+    client.force_login(world.operator_a)
+    cookie = client.cookies["sessionid"].value
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(live_server.url + f"/console/cases/{case.pk}/")
+            form = page.locator("#basedata-links form.bd-link-form")
+            form.locator("select[name=entity]").select_option("person")
+            form.locator("input[name=ref]").fill(pid(11))
+            form.locator("button[type=submit]").click()
+            page.wait_for_selector("#basedata-links a:has-text('张三')")
+            assert pid(11) not in page.content()
+            assert CaseLink.objects.filter(case=case, object_id=person.pk).exists()
+            shot(page, "console-case")
+            page.goto(live_server.url + f"/basedata/persons/{person.pk}/")
+            assert case.tracking_code in page.locator("#linked-cases").inner_text()
+            shot(page, "console-person")
+            page.goto(live_server.url + "/analytics/")
+            page.wait_for_selector("#basedata-tiles")
+            shot(page, "dashboard")
+            assert not errors, errors
+        finally:
+            browser.close()
