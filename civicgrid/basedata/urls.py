@@ -12,6 +12,7 @@ urlpatterns = [
     path("persons/<int:pk>/reveal/", views.person_reveal, name="person_reveal"),
     path("tags/", views.tag_list, name="tags"),
     path("grids/<str:code>/", views.grid_profile, name="grid_profile"),
+    path("map/points", views.map_points, name="map_points"),
     path("visits/<int:pk>/photo/", views.visit_photo, name="visit_photo"),
     path("cases/<int:case_id>/links/", views.case_link_add, name="case_link_add"),
     path("links/<int:pk>/delete/", views.case_link_delete, name="case_link_delete"),

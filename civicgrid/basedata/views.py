@@ -421,3 +421,23 @@ def visit_photo(request, pk: int):
         raise NotFound("photo")
     ctype = "image/png" if v.photo.name.endswith(".png") else "image/jpeg"
     return serve_file(request, v.photo, content_type=ctype)
+
+
+@login_required
+@require_GET
+def map_points(request):
+    """Base-data records in a bounding box for the console map's layer (scoped JSON)."""
+    from django.http import JsonResponse
+
+    from civicgrid.people.access import principal_of
+
+    from . import maplayer
+
+    try:
+        bbox = maplayer.parse_bbox(request.GET.get("bbox"))
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=400)
+    layers = [x for x in (request.GET.get("layers") or "").split(",") if x in maplayer.LAYERS]
+    response = JsonResponse(maplayer.points(principal_of(request), bbox, layers))
+    response["Cache-Control"] = "private, no-cache"
+    return response

@@ -477,3 +477,55 @@ def test_field_pages_embed_only_my_grids_and_the_tags_i_serve(client, bd, tag):
     assert "张三" not in client.get(reverse("basedata_field:visits")).content.decode()
     html = client.get(reverse("basedata_field:collect")).content.decode()
     assert _embedded(html, "houses-data") == []
+
+
+# --- map layer ------------------------------------------------------------------------------------
+
+MAP_PERSONAS = {
+    # persona: (sees house_a1, sees the person by the sensitive tag, sees house_b1)
+    "worker_a1": (True, True, False),
+    "chief_a": (True, True, False),
+    "operator_a": (True, True, False),
+    "leader_a": (True, False, False),
+    "handler_a": (True, False, False),
+    "outsider_b": (False, False, True),
+}
+
+
+@pytest.mark.parametrize("persona", list(MAP_PERSONAS))
+def test_map_layer_is_scoped_and_respects_sensitive_tags(client, bd, persona):
+    services.tag_add(
+        person=bd.person_a1,
+        kind=bd.kinds["mental_disorder"],
+        data={"risk_level": 4},
+        actor=bd.worker_a1,
+    )
+    client.force_login(getattr(bd, persona))
+    r = client.get(
+        reverse("basedata:map_points"),
+        {"bbox": "113.2,40.0,113.5,40.3", "layers": "house,tag,thing,bogus"},
+    )
+    assert r.status_code == 200, r.content
+    items = r.json()["items"]
+    houses = {i[1] for i in items if i[0] == "house"}
+    tagged = {i[1] for i in items if i[0] == "tag"}
+    a1, sensitive, b1 = MAP_PERSONAS[persona]
+    assert (bd.house_a1.pk in houses) is a1
+    assert (bd.house_b1.pk in houses) is b1
+    assert (bd.person_a1.pk in tagged) is sensitive
+    body = r.content.decode()
+    assert pid(11) not in body and "13900000012" not in body and "140213" not in body.replace(
+        bd.grid_a1.code, ""
+    )
+
+
+def test_map_layer_refuses_a_bad_box_and_the_profile_links_to_it(client, bd):
+    client.force_login(bd.worker_a1)
+    r = client.get(reverse("basedata:map_points"), {"bbox": "1,2,3"})
+    assert r.status_code == 400 and r.json()["details"]["field"] == "bbox"
+    r = client.get(reverse("basedata:map_points"), {"bbox": "100,20,120,40", "layers": "house"})
+    assert r.status_code == 400
+    html = client.get(reverse("basedata:grid_profile", args=[bd.grid_a1.code])).content.decode()
+    assert 'id="grid-map-link"' in html and "bd_bbox=" in html
+    page = client.get(reverse("console:map")).content.decode()
+    assert 'id="basedata-map-config"' in page
