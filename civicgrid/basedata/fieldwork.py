@@ -128,9 +128,7 @@ def _person(actor, principal: Principal, house: House, data: dict[str, Any]) -> 
         raise services._err("unknown_field", sorted(unknown)[0], _("not a field of a person"))
     # Only what was typed in: an empty phone field leaves the phone on file alone.
     fields = {
-        k: v
-        for k, v in data.items()
-        if k not in ("id", "relation", "tags") and v not in (None, "")
+        k: v for k, v in data.items() if k not in ("id", "relation", "tags") and v not in (None, "")
     }
     fields["house"] = house
     if data.get("id"):
@@ -370,9 +368,7 @@ def case_link_add(*, case: Case, entity: str, object_id: Any, actor) -> tuple[Ca
         if existing is not None:
             return existing, False
         link = _link(case, entity, record, actor)
-        services._log(
-            entity, record, actor, "case_link", {"case_id": [None, case.pk]}
-        )
+        services._log(entity, record, actor, "case_link", {"case_id": [None, case.pk]})
     return link, True
 
 
@@ -382,9 +378,7 @@ def case_link_remove(*, link: CaseLink, actor) -> None:
         raise NotFound("case")
     record = record_for(principal, link.entity, link.object_id)
     with transaction.atomic():
-        services._log(
-            link.entity, record, actor, "case_unlink", {"case_id": [link.case_id, None]}
-        )
+        services._log(link.entity, record, actor, "case_unlink", {"case_id": [link.case_id, None]})
         link.delete()
 
 

@@ -94,4 +94,3 @@ def points(principal, bbox, layers: list[str]) -> dict:
                 items.append([layer, o.pk, o.lat, o.lng, str(o), detail])
         truncated = truncated or len(rows) > LIMIT
     return {"items": items, "truncated": truncated, "limit": LIMIT}
-

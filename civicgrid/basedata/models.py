@@ -579,7 +579,10 @@ class CaseLink(models.Model):
         THING = "thing", pgettext_lazy("basedata record", "Thing")
 
     case = models.ForeignKey(
-        "cases.Case", verbose_name=_("case"), on_delete=models.CASCADE, related_name="basedata_links"
+        "cases.Case",
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="basedata_links",
     )
     entity = models.CharField(_("record kind"), max_length=14, choices=Entity.choices)
     object_id = models.BigIntegerField(_("record"))

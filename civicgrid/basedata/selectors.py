@@ -69,9 +69,7 @@ def sensitive_tag_q(user, prefix: str = "") -> Q:
     for dept, area_prefix in principal.handler_pairs:
         kinds = _sensitive_kinds(principal, dept)
         if kinds:
-            q |= Q(
-                **{f"{prefix}kind__in": kinds, f"{prefix}scope_code__startswith": area_prefix}
-            )
+            q |= Q(**{f"{prefix}kind__in": kinds, f"{prefix}scope_code__startswith": area_prefix})
     return q
 
 

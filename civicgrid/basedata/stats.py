@@ -65,9 +65,7 @@ def dashboard(principal, today: dt.date) -> dict:
         return {"show": False}
     since = timezone.now() - dt.timedelta(days=CONFIRM_DAYS)
     records = sum(counts[m._meta.model_name] for m in RECORD_MODELS)
-    confirmed = sum(
-        m.objects.filter(scope, confirmed_at__gte=since).count() for m in RECORD_MODELS
-    )
+    confirmed = sum(m.objects.filter(scope, confirmed_at__gte=since).count() for m in RECORD_MODELS)
     tags = PersonTag.objects.filter(scope, selectors.tag_visible_q(principal))
     groups = {
         r["kind__group"]: r["n"]

@@ -102,7 +102,11 @@ def visit_sweep(now: dt.datetime | None = None) -> dict[str, int]:
             title = _("%(n)d visits overdue in grid %(g)s") % {"n": len(tags), "g": code}
             body = "\n".join(lines)
             sent = notify(
-                users=workers, kind=KIND, title=title, body=body, url=reverse("basedata_field:visits")
+                users=workers,
+                kind=KIND,
+                title=title,
+                body=body,
+                url=reverse("basedata_field:visits"),
             )
             sent += notify(
                 users=[u for u in chiefs if u not in workers],
@@ -112,9 +116,9 @@ def visit_sweep(now: dt.datetime | None = None) -> dict[str, int]:
                 url=reverse("basedata:tags") + f"?area={code}&overdue=1",
             )
             counts["notices"] += len(sent)
-            VisitNotice.objects.filter(tag__in=tags, due__lt=today).filter(
-                recipients=0
-            ).update(recipients=len(sent))
+            VisitNotice.objects.filter(tag__in=tags, due__lt=today).filter(recipients=0).update(
+                recipients=len(sent)
+            )
     return counts
 
 

@@ -24,7 +24,9 @@ def shot(page, name: str) -> None:
         page.screenshot(path=os.path.join(folder, f"{name}.png"), full_page=True)
 
 
-def test_collect_offline_then_sent_once_and_a_one_tap_visit(world, client, live_server, monkeypatch):
+def test_collect_offline_then_sent_once_and_a_one_tap_visit(
+    world, client, live_server, monkeypatch
+):
     ensure_builtin_data()
     house = services.house_create(
         actor=world.worker_a1, lat=A1[0], lng=A1[1], address="甲街1号", building="1", room="301"

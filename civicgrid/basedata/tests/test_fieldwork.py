@@ -514,8 +514,10 @@ def test_map_layer_is_scoped_and_respects_sensitive_tags(client, bd, persona):
     assert (bd.house_b1.pk in houses) is b1
     assert (bd.person_a1.pk in tagged) is sensitive
     body = r.content.decode()
-    assert pid(11) not in body and "13900000012" not in body and "140213" not in body.replace(
-        bd.grid_a1.code, ""
+    assert (
+        pid(11) not in body
+        and "13900000012" not in body
+        and "140213" not in body.replace(bd.grid_a1.code, "")
     )
 
 
