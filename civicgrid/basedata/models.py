@@ -429,6 +429,14 @@ class Place(Located):
         related_name="+",
     )
     check_in_days = models.PositiveSmallIntegerField(_("check-in every (days)"), default=30)
+    key_place = models.OneToOneField(
+        "field.KeyPlace",
+        verbose_name=_("check-in point"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="basedata_place",
+    )
 
     class Meta:
         verbose_name = _("place")
@@ -467,6 +475,14 @@ class RiskPoint(Located):
         related_name="+",
     )
     check_in_days = models.PositiveSmallIntegerField(_("check-in every (days)"), default=7)
+    key_place = models.OneToOneField(
+        "field.KeyPlace",
+        verbose_name=_("check-in point"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="basedata_riskpoint",
+    )
 
     class Meta:
         verbose_name = _("risk point")

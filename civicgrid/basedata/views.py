@@ -232,6 +232,15 @@ def record_detail(request, entity: str, pk: int):
             "tenants": list(obj.tenants.all()[:100]),
             "households": list(obj.households.select_related("head")[:20]),
         }
+    if entity in ("place", "riskpoint"):
+        from civicgrid.people.scoping import in_scope
+
+        from . import keyplaces
+
+        extra = {
+            "checkins": keyplaces.checkins_for(obj),
+            "can_enable": in_scope(request.user, obj.scope_code, roles=services.WRITE_ROLES),
+        }
     return render(
         request,
         "basedata/record_detail.html",
@@ -441,3 +450,23 @@ def map_points(request):
     response = JsonResponse(maplayer.points(principal_of(request), bbox, layers))
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def record_checkins_enable(request, entity: str, pk: int):
+    """Give a place or risk point a check-in point in the field app."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from . import keyplaces
+
+    if entity not in ("place", "riskpoint"):
+        raise Http404(entity)
+    obj = selectors.record_get_for(request.user, entity, pk)
+    try:
+        keyplaces.checkins_enable(record=obj, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("basedata:record_detail", args=[entity, pk]) + "#checkins")

@@ -469,7 +469,7 @@ def test_field_pages_embed_only_my_grids_and_the_tags_i_serve(client, bd, tag):
     assert "community_correction" in {k["code"] for k in _embedded(html, "kinds-data")}
     assert pid(11) not in html and "13900000012" not in html
     home = client.get(reverse("field:home")).content.decode()
-    assert 'id="basedata-tiles"' in home and "1 overdue" in home or "1 逾期" in home
+    assert 'id="basedata-tiles"' in home and "逾期 1" in home
     visits = client.get(reverse("basedata_field:visits")).content.decode()
     assert "张三" in visits and f'data-tag="{tag.pk}"' in visits
     # Not on a grid team: the pages say so and list nobody.
@@ -531,3 +531,71 @@ def test_map_layer_refuses_a_bad_box_and_the_profile_links_to_it(client, bd):
     assert 'id="grid-map-link"' in html and "bd_bbox=" in html
     page = client.get(reverse("console:map")).content.decode()
     assert 'id="basedata-map-config"' in page
+
+
+# --- key places -----------------------------------------------------------------------------------
+
+
+def test_key_places_become_places_and_risk_points_with_their_check_ins(client, bd):
+    from django.core.management import call_command
+
+    from civicgrid.basedata import keyplaces
+    from civicgrid.basedata.models import Place, RiskPoint
+    from civicgrid.field.models import KeyPlace, KeyPlaceKind
+    from civicgrid.field.services import checkin_create
+
+    old = KeyPlace.objects.bulk_create(  # bulk: no signal, like the demo's
+        [
+            KeyPlace(name="甲一配电房", kind=KeyPlaceKind.RISK_POINT, grid=bd.grid_a1,
+                     scope_code=bd.grid_a1.code, lat=A1[0], lng=A1[1]),
+            KeyPlace(name="甲一农贸市场", kind=KeyPlaceKind.KEY_PLACE, grid=bd.grid_a1,
+                     scope_code=bd.grid_a1.code, lat=A1[0], lng=A1[1]),
+        ]
+    )  # fmt: skip
+    call_command("basedata_keyplaces", stdout=io.StringIO())
+    call_command("basedata_keyplaces", stdout=io.StringIO())  # idempotent
+    rp = RiskPoint.objects.get(name="甲一配电房")
+    assert rp.key_place_id == old[0].pk and rp.scope_code == bd.grid_a1.code
+    assert Place.objects.filter(name="甲一农贸市场").count() == 1
+    # A key place registered in the field app is adopted when it is saved.
+    with django_capture_on_commit():
+        KeyPlace.objects.create(name="甲一幼儿园门口", grid=bd.grid_a1, lat=A1[0], lng=A1[1])
+    assert Place.objects.filter(name="甲一幼儿园门口").exists()
+    # Check-ins at the key place show on the record's page.
+    checkin_create(
+        actor=bd.worker_a1,
+        place=old[0],
+        client_id=str(uuid.uuid4()),
+        lat=A1[0],
+        lng=A1[1],
+    )
+    client.force_login(bd.worker_a1)
+    html = client.get(reverse("basedata:record_detail", args=["riskpoint", rp.pk])).content.decode()
+    assert 'id="checkins"' in html and "甲一网格员" in html
+    client.force_login(bd.outsider_b)
+    assert (
+        client.get(reverse("basedata:record_detail", args=["riskpoint", rp.pk])).status_code == 404
+    )
+    # The other way: a base-data place gets a check-in point in the field app.
+    place = services.place_create(
+        actor=bd.worker_a1, name="甲一小学", kind="school", lat=A1[0], lng=A1[1]
+    )
+    client.force_login(bd.worker_a1)
+    client.post(reverse("basedata:record_checkins_enable", args=["place", place.pk]))
+    place.refresh_from_db()
+    assert place.key_place.name == "甲一小学" and place.key_place.grid == bd.grid_a1
+    assert Place.objects.filter(name="甲一小学").count() == 1  # not adopted a second time
+    assert keyplaces.checkins_for(place)["enabled"]
+    client.force_login(bd.leader_a)  # may see, may not write
+    other = services.place_create(
+        actor=bd.worker_a1, name="甲一医院", kind="hospital", lat=A1[0], lng=A1[1]
+    )
+    client.post(reverse("basedata:record_checkins_enable", args=["place", other.pk]))
+    other.refresh_from_db()
+    assert other.key_place_id is None
+
+
+def django_capture_on_commit():
+    from django.test import TestCase
+
+    return TestCase.captureOnCommitCallbacks(execute=True)
