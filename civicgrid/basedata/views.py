@@ -470,3 +470,41 @@ def record_checkins_enable(request, entity: str, pk: int):
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect(reverse("basedata:record_detail", args=[entity, pk]) + "#checkins")
+
+
+@login_required
+@require_GET
+def records_template(request, entity: str):
+    from . import excel_records
+
+    if entity not in excel_records.SPECS:
+        raise Http404(entity)
+    resp = HttpResponse(
+        excel_records.template(entity),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp["Content-Disposition"] = f'attachment; filename="{entity}-template.xlsx"'
+    return resp
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def records_import(request, entity: str):
+    """Excel import of houses, organisations, places, risk points or things (check, then import)."""
+    from . import excel_records
+
+    if entity not in excel_records.SPECS or not _can_import(request.user):
+        raise Http404("import")
+    ctx: dict = {
+        "entity": entity,
+        "title": excel_records.SPECS[entity][0],
+    }
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            ctx["error"] = "file"
+        else:
+            ctx["report"] = excel_records.import_records(
+                entity, upload, actor=request.user, commit=request.POST.get("commit") == "1"
+            )
+    return render(request, "basedata/import_records.html", ctx)
