@@ -53,11 +53,39 @@ def visit_counts(principal, today: dt.date, within: int = 14) -> dict[str, int]:
     )
 
 
+DASHBOARD_SECONDS = 300
+
+
 def dashboard(principal, today: dt.date) -> dict:
     """Counts for the dashboard tiles: records in scope, tags by group (sensitive groups only
-    for the roles that serve them), visits overdue, share confirmed in 12 months."""
+    for the roles that serve them), visits overdue, share confirmed in 12 months.
+
+    Counting a city's millions of records on every dashboard load is too slow, so the figures
+    are kept for ``DASHBOARD_SECONDS`` under a key made of everything they depend on: the scope
+    prefixes, the serving roles' prefixes and the handler (department, area) pairs.
+    """
     if not principal.is_authenticated:
         return {"show": False}
+    import hashlib
+    import json
+
+    from django.core.cache import cache
+
+    basis = [
+        principal.prefixes(),
+        principal.prefixes(selectors.SERVING_ROLES),
+        principal.handler_pairs,
+        today.isoformat(),
+    ]
+    key = "basedata:tiles:" + hashlib.sha256(json.dumps(basis).encode()).hexdigest()[:32]
+    hit = cache.get(key)
+    if hit is None:
+        hit = _dashboard(principal, today)
+        cache.set(key, hit, DASHBOARD_SECONDS)
+    return hit
+
+
+def _dashboard(principal, today: dt.date) -> dict:
     scope = principal.scope_q("scope_code")
     counts = {m._meta.model_name: m.objects.filter(scope).count() for m in RECORD_MODELS}
     counts["household"] = Household.objects.filter(scope).count()
