@@ -12,6 +12,7 @@ urlpatterns = [
     path("console/audit/", include("civicgrid.audit.urls")),
     path("console/", include("civicgrid.console.urls")),
     path("analytics/", include("civicgrid.analytics.urls")),
+    path("field/basedata/", include("civicgrid.basedata.mobile_urls")),
     path("field/", include("civicgrid.field.urls")),
     path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),

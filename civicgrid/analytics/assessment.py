@@ -9,7 +9,9 @@ Per grid worker of the grids in scope, for one month:
   result being submitted;
 - grid tasks (下派任务) completed in the month and the share completed by their deadline;
 - patrol km, patrol coverage of their grid, check-ins and base-data records touched, from the
-  field app through ``field_stats`` (shown as "no data" when a configured provider fails).
+  field app through ``field_stats`` (shown as "no data" when a configured provider fails);
+- base-data freshness: the share of due visits made on time and the share of their grids'
+  records confirmed in the last 12 months (``basedata.stats.freshness``).
 
 The number of reports is shown for context only; no column rewards volume.
 """
@@ -36,7 +38,14 @@ from .workcalendar import Epoch
 
 logger = logging.getLogger(__name__)
 
-FIELD_KEYS = ("patrol_km", "patrol_coverage", "checkins", "base_data_touched")
+FIELD_KEYS = (
+    "patrol_km",
+    "patrol_coverage",
+    "checkins",
+    "base_data_touched",
+    "visits_on_time_share",
+    "records_confirmed_share",
+)
 SORT_KEYS = (
     "name",
     "reports",
@@ -58,7 +67,8 @@ def field_stats() -> Callable[..., dict[int, dict]] | None:
 
     Contract (docs/analytics.md): ``worker_month_stats(*, user_ids, start, end)`` returns
     ``{user_id: {"patrol_km": float, "patrol_coverage": 0..1, "checkins": int,
-    "base_data_touched": int}}``; missing users or keys show as "no data". The provider is
+    "base_data_touched": int, "visits_on_time_share": 0..1, "records_confirmed_share": 0..1}}``
+    (the last two: base-data freshness, docs/basedata.md); missing users or keys show as "no data". The provider is
     ``CIVICGRID["ASSESSMENT_FIELD_STATS"]`` (a dotted path) when set, else ``fieldstats``, which
     reads the field app's patrols, track points and check-ins.
     """

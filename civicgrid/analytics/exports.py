@@ -182,6 +182,8 @@ def assessment_rows(user, params: dict) -> tuple[list[str], int, Iterator[list]]
         _("Patrol coverage"),
         _("Check-ins"),
         _("Base data touched"),
+        _("Visits on time"),
+        _("Records confirmed (12 months)"),
     ]
     no_data = _("no data")
     lines = [

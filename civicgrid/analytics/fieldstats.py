@@ -9,7 +9,8 @@ field app does not import analytics, so there is no cycle.
   latitude and longitude) in which they recorded at least one track point during the month;
   cells are counted inside the grid boundary (cell centre in the polygon);
 - check-ins in the month;
-- base data touched: the worker's base-data changes (change log rows) and visits in the month.
+- base data touched: the worker's base-data changes (change log rows) and visits in the month;
+- base-data freshness: visits on time and records confirmed in 12 months (basedata.stats).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import shapely
 from django.db.models import Count, FloatField, Func, Sum
 
 from civicgrid.basedata.models import ChangeLog, Visit
+from civicgrid.basedata.stats import freshness
 from civicgrid.field.models import CheckIn, Patrol, TrackPoint
 from civicgrid.people.models import GridMember
 
@@ -74,6 +76,8 @@ def worker_month_stats(*, user_ids: list[int], start: dt.datetime, end: dt.datet
         out[row["worker_id"]]["checkins"] = row["n"]
     _coverage(out, user_ids, start, end)
     _base_data(out, user_ids, start, end)
+    for uid, shares in freshness(user_ids=user_ids, start=start, end=end).items():
+        out[uid].update(shares)
     return out
 
 

@@ -184,6 +184,8 @@ class AssessmentRow(Schema):
     patrol_coverage: float | None
     checkins: int | None
     base_data_touched: int | None
+    visits_on_time_share: float | None = None
+    records_confirmed_share: float | None = None
 
 
 class AssessmentOut(Schema):

@@ -15,6 +15,11 @@ from civicgrid.core.errors import DomainError
 from . import selectors, services
 from .models import House, Organisation, Person
 from .schemas import (
+    CaseLinkIn,
+    CaseLinkOut,
+    CollectIn,
+    CollectOut,
+    FieldVisitOut,
     HouseIn,
     HouseOut,
     HousePatch,
@@ -218,3 +223,130 @@ def visit_create(request: HttpRequest, payload: VisitIn):
     out = {"id": v.pk, "client_id": str(v.client_id), "person_id": v.person_id,
            "house_id": v.house_id, "tag_id": v.tag_id, "at": v.at, "was_overdue": v.was_overdue}  # fmt: skip
     return Status(201 if created else 200, out)
+
+
+# --- field work: one-form collection, visits with photo and findings, case links ---------------
+
+
+@router.post(
+    "/collect",
+    response={201: CollectOut, 200: CollectOut},
+    summary="House, household, persons and tags in one go (idempotent by client_id)",
+)
+def collect(request: HttpRequest, payload: CollectIn):
+    """``house``: ``{"id"}`` of a house in scope, or ``{lat, lng, crs, address, building, unit,
+    room, use}`` to register one (an address already on file is reused). ``persons``: each
+    ``{id?, name, id_type, id_number, phone, category, political_status, hukou_region,
+    relation, tags: [{kind, data}]}``; a person on file (same ID number) is updated, never
+    doubled. A retry with the same ``client_id`` answers 200 with the first result."""
+    from . import fieldwork
+
+    result, created = fieldwork.collect_submit(
+        actor=request.user,
+        client_id=payload.client_id,
+        house=payload.house,
+        persons=payload.persons,
+    )
+    return Status(201 if created else 200, {**result, "created": created})
+
+
+def _field_visit_out(v, created: bool) -> dict:
+    return {
+        "id": v.pk, "client_id": str(v.client_id), "person_id": v.person_id,
+        "house_id": v.house_id, "tag_id": v.tag_id, "at": v.at, "was_overdue": v.was_overdue,
+        "has_photo": bool(v.photo), "case_id": v.case_id,
+        "tracking_code": v.case.tracking_code if v.case_id else "", "created": created,
+    }  # fmt: skip
+
+
+@router.post(
+    "/visits/field",
+    response={201: FieldVisitOut, 200: FieldVisitOut},
+    summary="A visit from the phone (multipart: photo; findings may raise a case; once per "
+    "client_id)",
+)
+def visit_field(request: HttpRequest):
+    """Fields: client_id, tag_id or person_id or house_id, note, findings, case_category
+    (raise a case with the findings), lat, lng, at; file ``photo``."""
+    from civicgrid.field.services import client_time
+
+    from . import fieldwork
+    from .models import PersonTag
+
+    user, data = request.user, request.POST
+
+    def num(name: str) -> int | None:
+        v = (data.get(name) or "").strip()
+        if not v:
+            return None
+        if not v.isdigit():
+            raise DomainError("invalid", f"{name}: a record number", field=name)
+        return int(v)
+
+    tag = None
+    person = house = None
+    if num("tag_id"):
+        tag = (
+            PersonTag.objects.filter(selectors.tag_visible_q(user), pk=num("tag_id"))
+            .select_related("person")
+            .first()
+        )
+        if tag is None:
+            raise DomainError("not_found", "tag not found", status=404)
+        person = selectors.person_get_for(user, tag.person_id)
+    elif num("person_id"):
+        person = selectors.person_get_for(user, num("person_id"))
+    if num("house_id"):
+        house = selectors.record_get_for(user, "house", num("house_id"))
+    v, created = fieldwork.visit_submit(
+        actor=user, client_id=data.get("client_id", ""), person=person, house=house, tag=tag,
+        at=client_time(data.get("at"), "at") if data.get("at") else None,
+        note=data.get("note", ""), findings=data.get("findings", ""),
+        lat=data.get("lat") or None, lng=data.get("lng") or None,
+        photo=request.FILES.get("photo"), case_category=data.get("case_category", ""),
+    )  # fmt: skip
+    return Status(201 if created else 200, _field_visit_out(v, created))
+
+
+@router.get(
+    "/cases/{case_id}/links",
+    response=list[CaseLinkOut],
+    summary="Base-data records a case names (those I may see; masked)",
+)
+def case_links(request: HttpRequest, case_id: int):
+    from civicgrid.cases.selectors import case_get_for
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+
+    principal = principal_of(request)
+    case = case_get_for(principal, case_id)
+    return [
+        {"id": r["link"].pk, "case_id": case.pk, "tracking_code": case.tracking_code,
+         "entity": r["link"].entity, "object_id": r["link"].object_id, "label": str(r["record"])}
+        for r in fieldwork.links_for_case(principal, case)
+    ]  # fmt: skip
+
+
+@router.post(
+    "/cases/{case_id}/links",
+    response={201: CaseLinkOut, 200: CaseLinkOut},
+    summary="Name a base-data record on a case (both must be in my scope)",
+)
+def case_link_create(request: HttpRequest, case_id: int, payload: CaseLinkIn):
+    from civicgrid.cases.selectors import case_get_for
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+
+    principal = principal_of(request)
+    case = case_get_for(principal, case_id)
+    link, created = fieldwork.case_link_add(
+        case=case, entity=payload.entity, object_id=payload.object_id, actor=request.user
+    )
+    record = fieldwork.record_for(principal, link.entity, link.object_id)
+    return Status(
+        201 if created else 200,
+        {"id": link.pk, "case_id": case.pk, "tracking_code": case.tracking_code,
+         "entity": link.entity, "object_id": link.object_id, "label": str(record)},
+    )  # fmt: skip

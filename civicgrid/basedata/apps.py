@@ -17,6 +17,16 @@ class BasedataConfig(AppConfig):
         # A flush (e.g. after a transactional test) empties the tables the data migration
         # filled; Django sends post_migrate after every flush, so the built-in data comes back.
         post_migrate.connect(_builtin_data, sender=self, dispatch_uid="basedata_builtin_data")
+        # The field app's key places become base-data places and risk points (keyplaces.py).
+        from django.db.models.signals import post_save
+
+        from . import keyplaces
+
+        post_save.connect(
+            keyplaces.on_keyplace_saved,
+            sender="field.KeyPlace",
+            dispatch_uid="basedata_adopt_keyplace",
+        )
 
 
 def _builtin_data(sender, using="default", **kwargs) -> None:

@@ -219,6 +219,10 @@ def seed(ctx) -> None:
     for username in ("worker", "village_operator"):
         if username in ctx.accounts:
             ctx.accounts[username].groups.add(group)
+    from .keyplaces import adopt_all
+
+    adopted = adopt_all()  # the field step's key places become places and risk points
     ctx.log(
-        f"  {len(houses)} houses, {len(persons)} persons, {len(tags)} tags, {len(things)} things"
+        f"  {len(houses)} houses, {len(persons)} persons, {len(tags)} tags, {len(things)} things, "
+        f"{adopted['place']} + {adopted['riskpoint']} key places adopted"
     )

@@ -10,6 +10,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.people.models import Department
 from civicgrid.territory.models import Grid
@@ -358,6 +359,14 @@ class Visit(models.Model):
     photo = models.ImageField(_("photo"), upload_to="basedata/visits/%Y/%m/", blank=True)
     was_overdue = models.BooleanField(_("overdue"), default=False)
     scope_code = models.CharField(_("scope code"), max_length=17, db_index=True, editable=False)
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("case raised"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
 
     class Meta:
         verbose_name = _("visit")
@@ -420,6 +429,14 @@ class Place(Located):
         related_name="+",
     )
     check_in_days = models.PositiveSmallIntegerField(_("check-in every (days)"), default=30)
+    key_place = models.OneToOneField(
+        "field.KeyPlace",
+        verbose_name=_("check-in point"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="basedata_place",
+    )
 
     class Meta:
         verbose_name = _("place")
@@ -458,6 +475,14 @@ class RiskPoint(Located):
         related_name="+",
     )
     check_in_days = models.PositiveSmallIntegerField(_("check-in every (days)"), default=7)
+    key_place = models.OneToOneField(
+        "field.KeyPlace",
+        verbose_name=_("check-in point"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="basedata_riskpoint",
+    )
 
     class Meta:
         verbose_name = _("risk point")
@@ -552,3 +577,97 @@ class RevealLog(models.Model):
 
     def __str__(self) -> str:
         return f"reveal {self.person_id} by {self.user_id}"
+
+
+class CaseLink(models.Model):
+    """A case names a base-data record it is about (a person, house, place, organisation …).
+
+    Scoped both ways: the case page lists the links whose record the viewer may see, and a
+    record page lists the linked cases the viewer may see. ``scope_code`` is the record's.
+    """
+
+    class Entity(models.TextChoices):
+        PERSON = "person", pgettext_lazy("basedata record", "Person")
+        HOUSE = "house", pgettext_lazy("basedata record", "House")
+        PLACE = "place", pgettext_lazy("basedata record", "Place")
+        RISKPOINT = "riskpoint", pgettext_lazy("basedata record", "Risk point")
+        ORGANISATION = "organisation", pgettext_lazy("basedata record", "Organisation")
+        THING = "thing", pgettext_lazy("basedata record", "Thing")
+
+    case = models.ForeignKey(
+        "cases.Case",
+        verbose_name=_("case"),
+        on_delete=models.CASCADE,
+        related_name="basedata_links",
+    )
+    entity = models.CharField(_("record kind"), max_length=14, choices=Entity.choices)
+    object_id = models.BigIntegerField(_("record"))
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("linked by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("case link")
+        verbose_name_plural = _("case links")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "entity", "object_id"], name="uniq_basedata_case_link"
+            )
+        ]
+        indexes = [models.Index(fields=["entity", "object_id"])]
+
+    def __str__(self) -> str:
+        return f"case {self.case_id} → {self.entity} {self.object_id}"
+
+
+class Collection(models.Model):
+    """One submission of the field app's collection form (house, household, persons, tags).
+
+    Kept once per ``client_id`` so that a retry from the phone's outbox answers with the first
+    result instead of writing anything again.
+    """
+
+    client_id = models.UUIDField(_("client id"), unique=True)
+    worker = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("worker"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    house = models.ForeignKey(
+        House, verbose_name=_("house"), on_delete=models.CASCADE, related_name="collections"
+    )
+    result = models.JSONField(_("stored answer"), default=dict)
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("collection")
+        verbose_name_plural = _("collections")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"collection {self.client_id}"
+
+
+class VisitNotice(models.Model):
+    """An overdue-visit notice sent for one tag and one due date (at most once)."""
+
+    tag = models.ForeignKey(PersonTag, on_delete=models.CASCADE, related_name="notices")
+    due = models.DateField(_("due"))
+    recipients = models.PositiveSmallIntegerField(_("recipients"), default=0)
+    at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("overdue visit notice")
+        verbose_name_plural = _("overdue visit notices")
+        constraints = [models.UniqueConstraint(fields=["tag", "due"], name="uniq_visit_notice")]
+
+    def __str__(self) -> str:
+        return f"notice {self.tag_id} {self.due}"

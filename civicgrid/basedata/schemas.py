@@ -142,3 +142,46 @@ class VisitOut(Schema):
     tag_id: int | None
     at: dt.datetime
     was_overdue: bool
+
+
+class CollectIn(Schema):
+    client_id: str
+    house: dict[str, Any]
+    persons: list[dict[str, Any]] = []
+
+
+class CollectOut(Schema):
+    house_id: int
+    house: str
+    house_created: bool
+    household_id: int | None
+    persons: list[dict[str, Any]]
+    created: bool
+
+
+class FieldVisitOut(Schema):
+    id: int
+    client_id: str
+    person_id: int | None
+    house_id: int | None
+    tag_id: int | None
+    at: dt.datetime
+    was_overdue: bool
+    has_photo: bool
+    case_id: int | None
+    tracking_code: str
+    created: bool
+
+
+class CaseLinkIn(Schema):
+    entity: str
+    object_id: int
+
+
+class CaseLinkOut(Schema):
+    id: int
+    case_id: int
+    tracking_code: str
+    entity: str
+    object_id: int
+    label: str

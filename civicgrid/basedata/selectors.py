@@ -14,8 +14,9 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from civicgrid.core.errors import NotFound
-from civicgrid.people.models import Role, RoleAssignment
-from civicgrid.people.scoping import in_scope, scope_q
+from civicgrid.people.access import Principal
+from civicgrid.people.models import Role
+from civicgrid.people.scoping import scope_q
 from civicgrid.territory.models import Grid
 
 from . import services
@@ -41,34 +42,34 @@ def _scoped(model, user) -> QuerySet:
     return model.objects.filter(scope_q(user, "scope_code"))
 
 
-def sensitive_tag_q(user, prefix: str = "") -> Q:
-    """The sensitive tags ``user`` serves (``prefix`` names the related path, e.g. "tags__")."""
-    if user is None or not user.is_authenticated:
-        return Q(pk__in=[])
-    if user.is_superuser:
-        return Q()
-    q = scope_q(user, f"{prefix}scope_code", roles=SERVING_ROLES)
-    cache = user.__dict__.setdefault("_bd_dept_cache", None)
-    if cache is None:
-        cache = list(
-            RoleAssignment.objects.filter(user=user, role=Role.HANDLER, department__isnull=False)
-            .select_related("area")
-            .values_list("area__code", "area__level", "department_id")
-        )
-        user.__dict__["_bd_dept_cache"] = cache
-    from civicgrid.territory import codes
-
-    for code, level, dept in cache:
-        kinds = list(
-            TagKind.objects.filter(departments=dept, sensitive=True).values_list("pk", flat=True)
-        )
-        if kinds:
-            q |= Q(
-                **{
-                    f"{prefix}kind__in": kinds,
-                    f"{prefix}scope_code__startswith": code[: codes.PREFIX_LEN[level]],
-                }
+def _sensitive_kinds(principal: Principal, department_id: int) -> list[int]:
+    """Sensitive tag kinds served by a department, cached on the principal (one query each)."""
+    cache = principal.__dict__.setdefault("_bd_sensitive_kinds", {})
+    if department_id not in cache:
+        cache[department_id] = list(
+            TagKind.objects.filter(departments=department_id, sensitive=True).values_list(
+                "pk", flat=True
             )
+        )
+    return cache[department_id]
+
+
+def sensitive_tag_q(user, prefix: str = "") -> Q:
+    """The sensitive tags ``user`` serves (``prefix`` names the related path, e.g. "tags__").
+
+    From the principal: the serving roles' scope (grid workers' grids, chiefs' and operators'
+    areas) and each handler assignment's (department, area prefix) for the kinds naming it.
+    """
+    principal = Principal.of(user)
+    if not principal.is_authenticated:
+        return Q(pk__in=[])
+    if principal.is_superuser:
+        return Q()
+    q = principal.scope_q(f"{prefix}scope_code", SERVING_ROLES)
+    for dept, area_prefix in principal.handler_pairs:
+        kinds = _sensitive_kinds(principal, dept)
+        if kinds:
+            q |= Q(**{f"{prefix}kind__in": kinds, f"{prefix}scope_code__startswith": area_prefix})
     return q
 
 
@@ -80,23 +81,24 @@ def tag_visible_q(user, prefix: str = "") -> Q:
 
 def can_see_kind(user, kind: TagKind, scope_code: str) -> bool:
     """May ``user`` see tags of ``kind`` on a record in ``scope_code``? (no query for open kinds)"""
+    principal = Principal.of(user)
     if not kind.sensitive:
-        return in_scope(user, scope_code)
-    return PersonTag.objects.filter(
-        sensitive_tag_q(user), kind=kind, scope_code=scope_code
-    ).exists() or in_scope(user, scope_code, roles=SERVING_ROLES)
+        return principal.in_scope(scope_code)
+    if principal.is_superuser or principal.in_scope(scope_code, SERVING_ROLES):
+        return True
+    return any(
+        scope_code.startswith(p) and kind.pk in _sensitive_kinds(principal, d)
+        for d, p in principal.handler_pairs
+    )
 
 
 def visible_kinds(user) -> list[TagKind]:
     """Tag kinds offered in filters: open ones, and sensitive ones the user serves somewhere."""
+    principal = Principal.of(user)
     kinds = list(TagKind.objects.all())
-    if user.is_superuser or scope_q(user, "x", roles=SERVING_ROLES) != Q(pk__in=[]):
+    if principal.is_superuser or principal.prefixes(SERVING_ROLES):
         return kinds
-    served = set(
-        TagKind.objects.filter(
-            departments__assignments__user=user, departments__assignments__role=Role.HANDLER
-        ).values_list("pk", flat=True)
-    )
+    served = {k for d, _p in principal.handler_pairs for k in _sensitive_kinds(principal, d)}
     return [k for k in kinds if not k.sensitive or k.pk in served]
 
 

@@ -12,7 +12,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from civicgrid.core.errors import DomainError, NotFound
@@ -97,8 +99,9 @@ def person_detail(request, pk: int):
             if hasattr(person, "membership")
             else None,
             "history": selectors.history_for("person", person.pk),
-            "visits": person.visits.select_related("worker")[:20],
+            "visits": person.visits.select_related("worker", "case")[:20],
             "can_reveal": request.user.has_perm("basedata.reveal_personal_data"),
+            **_linked(request, "person", person.pk),
         },
     )
 
@@ -229,6 +232,15 @@ def record_detail(request, entity: str, pk: int):
             "tenants": list(obj.tenants.all()[:100]),
             "households": list(obj.households.select_related("head")[:20]),
         }
+    if entity in ("place", "riskpoint"):
+        from civicgrid.people.scoping import in_scope
+
+        from . import keyplaces
+
+        extra = {
+            "checkins": keyplaces.checkins_for(obj),
+            "can_enable": in_scope(request.user, obj.scope_code, roles=services.WRITE_ROLES),
+        }
     return render(
         request,
         "basedata/record_detail.html",
@@ -239,6 +251,7 @@ def record_detail(request, entity: str, pk: int):
             "plural": model._meta.verbose_name_plural,
             "fields": [(f.verbose_name, _cells(obj, [f.name])[0]) for f in fields],
             "history": selectors.history_for(entity, obj.pk),
+            **_linked(request, entity, obj.pk),
             **extra,
         },
     )
@@ -293,3 +306,205 @@ def person_import(request):
         else:
             ctx["report"] = excel.import_persons(upload, actor=request.user, commit=commit)
     return render(request, "basedata/import.html", ctx)
+
+
+# --- case links -------------------------------------------------------------------------------
+
+
+def _ref_pk(entity: str, ref: str) -> int:
+    """A record number, or for a person also a full ID number (exact, through the blind index)."""
+    ref = (ref or "").strip()
+    if ref.isdigit() and len(ref) <= 12:
+        return int(ref)
+    if entity == "person" and ref:
+        person = services.person_find(ref)
+        if person is not None:
+            return person.pk
+    raise NotFound(entity)
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def case_link_add(request, case_id: int):
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from civicgrid.cases.selectors import case_get_for
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+
+    case = case_get_for(principal_of(request), case_id)
+    entity = request.POST.get("entity", "")
+    try:
+        fieldwork.case_link_add(
+            case=case,
+            entity=entity,
+            object_id=_ref_pk(entity, request.POST.get("ref", "")),
+            actor=request.user,
+        )
+    except NotFound:
+        messages.error(request, _("No such record in your scope."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("console:case_detail", args=[case.pk]) + "#basedata-links")
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def case_link_delete(request, pk: int):
+    from django.shortcuts import redirect
+
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+    from .models import CaseLink
+
+    principal = principal_of(request)
+    link = CaseLink.objects.select_related("case").filter(pk=pk).first()
+    if link is None or not principal.can_view(link.case):
+        raise NotFound("link")
+    fieldwork.case_link_remove(link=link, actor=request.user)
+    return redirect(reverse("console:case_detail", args=[link.case_id]) + "#basedata-links")
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def record_link(request, entity: str, pk: int):
+    """Link this record to a case given by its tracking code (from the record's page)."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from civicgrid.cases.selectors import case_get_for
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+
+    principal = principal_of(request)
+    fieldwork.record_for(principal, entity, pk)  # 404 when out of scope
+    code = (request.POST.get("case") or "").strip()
+    try:
+        if not code or code.isdigit():
+            raise NotFound("case")  # by tracking code only: ids are not shown to users
+        case = case_get_for(principal, code)
+        fieldwork.case_link_add(case=case, entity=entity, object_id=pk, actor=request.user)
+    except NotFound:
+        messages.error(request, _("No case with this tracking code in your scope."))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    target = (
+        reverse("basedata:person_detail", args=[pk])
+        if entity == "person"
+        else reverse("basedata:record_detail", args=[entity, pk])
+    )
+    return redirect(target + "#linked-cases")
+
+
+def _linked(request, entity: str, pk: int) -> dict:
+    from civicgrid.people.access import principal_of
+
+    from . import fieldwork
+
+    principal = principal_of(request)
+    return {
+        "linked_cases": list(fieldwork.cases_for_record(principal, entity, pk)[:50]),
+        "link_entity": entity if entity in fieldwork.ENTITY_SELECTOR else "",
+        "obj_pk": pk,
+    }
+
+
+@login_required
+@require_GET
+@not_found_as_404
+def visit_photo(request, pk: int):
+    """A visit's photo, for those who may see the visited person or house."""
+    from civicgrid.core.files import serve_file
+
+    from .models import Visit
+
+    v = Visit.objects.filter(selectors.scope_q(request.user, "scope_code"), pk=pk).first()
+    if v is None or not v.photo:
+        raise NotFound("photo")
+    ctype = "image/png" if v.photo.name.endswith(".png") else "image/jpeg"
+    return serve_file(request, v.photo, content_type=ctype)
+
+
+@login_required
+@require_GET
+def map_points(request):
+    """Base-data records in a bounding box for the console map's layer (scoped JSON)."""
+    from django.http import JsonResponse
+
+    from civicgrid.people.access import principal_of
+
+    from . import maplayer
+
+    try:
+        bbox = maplayer.parse_bbox(request.GET.get("bbox"))
+    except DomainError as exc:
+        return JsonResponse(exc.as_dict(), status=400)
+    layers = [x for x in (request.GET.get("layers") or "").split(",") if x in maplayer.LAYERS]
+    response = JsonResponse(maplayer.points(principal_of(request), bbox, layers))
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+@require_POST
+@not_found_as_404
+def record_checkins_enable(request, entity: str, pk: int):
+    """Give a place or risk point a check-in point in the field app."""
+    from django.contrib import messages
+    from django.shortcuts import redirect
+
+    from . import keyplaces
+
+    if entity not in ("place", "riskpoint"):
+        raise Http404(entity)
+    obj = selectors.record_get_for(request.user, entity, pk)
+    try:
+        keyplaces.checkins_enable(record=obj, actor=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("basedata:record_detail", args=[entity, pk]) + "#checkins")
+
+
+@login_required
+@require_GET
+def records_template(request, entity: str):
+    from . import excel_records
+
+    if entity not in excel_records.SPECS:
+        raise Http404(entity)
+    resp = HttpResponse(
+        excel_records.template(entity),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp["Content-Disposition"] = f'attachment; filename="{entity}-template.xlsx"'
+    return resp
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def records_import(request, entity: str):
+    """Excel import of houses, organisations, places, risk points or things (check, then import)."""
+    from . import excel_records
+
+    if entity not in excel_records.SPECS or not _can_import(request.user):
+        raise Http404("import")
+    ctx: dict = {
+        "entity": entity,
+        "title": excel_records.SPECS[entity][0],
+    }
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            ctx["error"] = "file"
+        else:
+            ctx["report"] = excel_records.import_records(
+                entity, upload, actor=request.user, commit=request.POST.get("commit") == "1"
+            )
+    return render(request, "basedata/import_records.html", ctx)

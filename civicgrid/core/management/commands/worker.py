@@ -48,6 +48,7 @@ class Command(TranslatedCommand):
         try:
             reclaim_orphans(worker_id)  # tasks a killed worker left running run again
             call_command("sla_sweep", stdout=self.stdout)
+            call_command("visit_sweep", stdout=self.stdout)  # overdue base-data visits
             worker_args = [
                 "--interval",
                 str(opts["interval"]),
