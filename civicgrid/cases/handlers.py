@@ -550,14 +550,13 @@ def plan_whistle(step: Step) -> None:
     case = step.case
     principal = Principal.of(step.actor)
     if not principal.blows_whistle(case):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _(
                 "Only an operator of a township or community center owning the case, or a grid "
                 "chief over its location, may blow the whistle."
             ),
+            code="permission_denied",
             field="actor",
-            status=403,
         )
     depts = _serving_departments(
         case, _as_list(step.inputs.get("departments"), "departments"), "departments"

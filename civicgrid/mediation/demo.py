@@ -181,10 +181,11 @@ def _mediators(ctx, bodies) -> dict[int, list[Mediator]]:
     district = ctx.centers.get(ctx.districts[0].code) if ctx.districts else None
     user = None
     if district is not None:
-        from django.contrib.auth.hashers import make_password
-
         user = User.objects.create(
-            username="mediator", full_name="王调解员", password=make_password(ctx.password)
+            username="mediator",
+            full_name="王调解员",
+            password=ctx.shared_hash,
+            phone=ctx.phones.next(),
         )
         ctx.accounts["mediator"] = user
         first = bodies[district.pk][0]

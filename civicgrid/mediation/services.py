@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from civicgrid.basedata import crypto
 from civicgrid.basedata import services as basedata
 from civicgrid.cases.handlers import as_date, as_datetime
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Step
 from civicgrid.people.access import Principal
 from civicgrid.people.models import Center, Role
@@ -46,8 +46,12 @@ CENTER_SOURCES = (DisputeSource.VISIT, DisputeSource.LETTER, DisputeSource.ONLIN
 REPEAT_WINDOW = dt.timedelta(days=365)
 
 
-def _err(code: str, field: str, message: str, status: int | None = None) -> DomainError:
-    return DomainError(code, f"{field}: {message}", field=field, status=status)
+def _err(code: str, field: str, message: str) -> DomainError:
+    return DomainError(code, f"{field}: {message}", field=field)
+
+
+def _forbidden(code: str, field: str, message: str) -> Forbidden:
+    return Forbidden(f"{field}: {message}", code=code, field=field)
 
 
 def _text(value: Any, field: str, max_len: int, *, required: bool = True) -> str:
@@ -227,7 +231,7 @@ def dispute_register(
         if grid is None:
             raise _err("required", "grid", _("a screening names its grid"))
         if not (grid.pk in p.grid_ids or p.in_scope(grid.code, [Role.GRID_CHIEF])):
-            raise _err("out_of_scope", "grid", _("not one of your grids"), status=403)
+            raise _forbidden("out_of_scope", "grid", _("not one of your grids"))
         holder = lowest_center(grid.code)
         if holder is None:
             raise _err("no_center", "center", _("no mediation center serves this grid"))
@@ -240,10 +244,10 @@ def dispute_register(
         holder = _center(center) if center else None
         if holder is None:
             if not p.centers:
-                raise _err("required", "center", _("you work at no center"), status=403)
+                raise _forbidden("required", "center", _("you work at no center"))
             holder = _center(p.centers[0])
     if role == CENTER and not (p.is_superuser or p.in_scope(holder.area.code, [Role.OPERATOR])):
-        raise _err("out_of_scope", "center", _("not a center you work at"), status=403)
+        raise _forbidden("out_of_scope", "center", _("not a center you work at"))
     if grid is not None and not grid.code.startswith(holder.area.prefix):
         raise _err("out_of_scope", "grid", _("outside the center's area"))
     la, ln = _point_of(grid, lat, lng)
@@ -460,7 +464,7 @@ def meeting_record(
     p = Principal.of(actor)
     center = _center(center)
     if not (p.is_superuser or p.in_scope(center.area.code, [Role.OPERATOR])):
-        raise _err("out_of_scope", "center", _("not a center you work at"), status=403)
+        raise _forbidden("out_of_scope", "center", _("not a center you work at"))
     m = Meeting(
         center=center,
         owner_code=center.area.code,

@@ -77,6 +77,8 @@ def seed_people(ctx) -> None:
     rng = ctx.rng
     phones = Phones()
     shared_hash = make_password(ctx.password)
+    ctx.shared_hash = shared_hash  # for accounts other apps' demo steps create
+    ctx.phones = phones
     scopes = _scopes(ctx)
 
     _centers(ctx, scopes)
