@@ -112,6 +112,9 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
         except DomainError:
             continue
         counts["review"] += 1
+    from .taskboard import grid_task_remind
+
+    counts["task_reminders"] = grid_task_remind(now)
     return counts
 
 

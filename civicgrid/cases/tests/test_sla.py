@@ -105,7 +105,13 @@ def test_sweep_warns_at_80_percent_then_supervises_once_when_overdue(world, cats
     with time_machine.travel(at(2025, 3, 4, 10, 0), tick=False):
         assert sla_sweep()["warning"] == 0
     with time_machine.travel(at(2025, 3, 4, 10, 40), tick=False):
-        assert sla_sweep() == {"overdue": 0, "warning": 1, "skipped": 0, "review": 0}
+        assert sla_sweep() == {
+            "overdue": 0,
+            "warning": 1,
+            "skipped": 0,
+            "review": 0,
+            "task_reminders": 0,
+        }
     case.refresh_from_db()
     assert case.sla_state == SlaState.WARNING
     with time_machine.travel(at(2025, 3, 4, 11, 1), tick=False):
