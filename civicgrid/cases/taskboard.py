@@ -51,9 +51,7 @@ def orders_for(principal: Principal) -> QuerySet[DepartmentTask]:
         return qs.none()
     if principal.is_superuser:
         return qs
-    inner = GridTask.objects.filter(order_id=OuterRef("pk")).filter(
-        grid_task_scope_q(principal)
-    )
+    inner = GridTask.objects.filter(order_id=OuterRef("pk")).filter(grid_task_scope_q(principal))
     return qs.filter(Exists(inner))
 
 
