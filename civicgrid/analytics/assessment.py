@@ -9,7 +9,9 @@ Per grid worker of the grids in scope, for one month:
   result being submitted;
 - grid tasks (下派任务) completed in the month and the share completed by their deadline;
 - patrol km, patrol coverage of their grid, check-ins and base-data records touched, from the
-  field app through ``field_stats`` (shown as "no data" when a configured provider fails).
+  field app through ``field_stats`` (shown as "no data" when a configured provider fails);
+- training: sessions attended of those invited in the month; commendations (岗位之星,
+  优秀网格员) awarded in the month with their reasons (written by people, never from counts).
 
 The number of reports is shown for context only; no column rewards volume.
 """
@@ -26,7 +28,7 @@ from django.utils.module_loading import import_string
 
 from civicgrid.cases.models import Case, CaseAction, GridTask, GridTaskState, Source, State
 from civicgrid.core.conf import options
-from civicgrid.people.models import GridMember, Role
+from civicgrid.people.models import Commendation, GridMember, Role, TrainingAttendance
 from civicgrid.people.scoping import scope_q
 
 from . import fieldstats
@@ -45,6 +47,7 @@ SORT_KEYS = (
     "verified_on_time_share",
     "tasks_done",
     "tasks_on_time_share",
+    "trainings_attended",
     *FIELD_KEYS,
 )
 
@@ -145,6 +148,23 @@ def worker_assessment(
     )
     by_tasker = {r["worker_id"]: r for r in tasks}
 
+    trainings = (
+        TrainingAttendance.objects.filter(
+            user_id__in=ids, session__held_at__gte=s, session__held_at__lt=t
+        )
+        .values("user_id")
+        .annotate(n=Count("pk"), present=Count("pk", filter=Q(attended=True)))
+        .order_by()
+    )
+    by_trainee = {r["user_id"]: r for r in trainings}
+    honours: dict[int, list[dict]] = {}
+    for c in Commendation.objects.filter(
+        user_id__in=ids, awarded_on__gte=month.first, awarded_on__lte=month.last
+    ).order_by("awarded_on", "pk"):
+        honours.setdefault(c.user_id, []).append(
+            {"kind": c.kind, "label": str(c.get_kind_display()), "reason": c.reason}
+        )
+
     provider = field_stats()
     field: dict[int, dict] = {}
     if provider is not None and ids:
@@ -169,6 +189,9 @@ def worker_assessment(
                 "verified_on_time_share": _share(chk.get("on_time", 0), chk.get("n", 0)),
                 "tasks_done": tsk.get("n", 0),
                 "tasks_on_time_share": _share(tsk.get("on_time", 0), tsk.get("n", 0)),
+                "trainings_invited": by_trainee.get(uid, {}).get("n", 0),
+                "trainings_attended": by_trainee.get(uid, {}).get("present", 0),
+                "commendations": honours.get(uid, []),
                 **{k: f.get(k) for k in FIELD_KEYS},
             }
         )
