@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from civicgrid.core.errors import NotFound
 from civicgrid.people.access import VIEW_ROLES, Principal
@@ -27,10 +27,10 @@ REMIND_BEFORE = dt.timedelta(hours=24)
 OVERSEER_ROLES = [r for r in VIEW_ROLES if r != "grid_worker"]
 PENDING, DONE, OVERDUE, CANCELLED = "pending", "done", "overdue", "cancelled"
 STATUS_LABELS = {
-    PENDING: gettext_lazy("Pending"),
-    DONE: gettext_lazy("Done"),
-    OVERDUE: gettext_lazy("Overdue"),
-    CANCELLED: gettext_lazy("Cancelled"),
+    PENDING: pgettext_lazy("task", "Pending"),
+    DONE: pgettext_lazy("task", "Done"),
+    OVERDUE: pgettext_lazy("task", "Overdue"),
+    CANCELLED: pgettext_lazy("task", "Cancelled"),
 }
 
 

@@ -18,7 +18,8 @@
       var l = layers[b.value];
       if (l) l.setStyle(b.checked ? ON : OFF);
     });
-    if (count) count.textContent = (count.dataset.template || "%(n)s").replace("%(n)s", n);
+    var b = count && count.querySelector("b");
+    if (b) b.textContent = String(n);
   }
   boxes.forEach(function (b) { b.addEventListener("change", refresh); });
   form.addEventListener("click", function (e) {
