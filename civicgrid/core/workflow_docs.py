@@ -82,10 +82,11 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
 
 
 def all_workflows() -> list[Workflow]:
+    from civicgrid.cases.admission import ADMISSION
     from civicgrid.cases.gridtasks import GRID_TASKS
     from civicgrid.cases.registry import CASES
 
-    return [CASES, GRID_TASKS]
+    return [CASES, GRID_TASKS, ADMISSION]
 
 
 def doc_path() -> Path:

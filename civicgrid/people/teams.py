@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory.models import Area, Grid, MicroGrid
@@ -278,7 +277,7 @@ def member_get_for_edit(principal: Principal, grid: Grid, pk: int) -> GridMember
 
 
 def _require_area(principal: Principal, area: Area, what: str) -> None:
-    if not principal.in_scope(area.code[: len(area.prefix)], EDIT_ROLES):
+    if not principal.in_scope(area.prefix, EDIT_ROLES):
         raise NotFound(what)
 
 
@@ -293,6 +292,21 @@ def areas_for_edit(principal: Principal) -> QuerySet[Area]:
     return qs.filter(q)
 
 
+def _as_datetime(value) -> dt.datetime:
+    from django.utils import timezone
+    from django.utils.dateparse import parse_datetime
+
+    result = value if isinstance(value, dt.datetime) else None
+    if result is None and value:
+        try:
+            result = parse_datetime(str(value))
+        except ValueError:
+            result = None
+    if result is None:
+        raise DomainError("invalid", _("held_at must be a date and time."), field="held_at")
+    return timezone.make_aware(result) if timezone.is_naive(result) else result
+
+
 def trainings_for(principal: Principal) -> QuerySet[TrainingSession]:
     return TrainingSession.objects.filter(
         area__in=areas_for_edit(principal).values("pk")
@@ -302,8 +316,6 @@ def trainings_for(principal: Principal) -> QuerySet[TrainingSession]:
 def training_create(
     *, actor, area: Area, title: str, held_at, place: str = "", hours=2, topic: str = ""
 ) -> TrainingSession:
-    from civicgrid.cases.handlers import as_datetime
-
     principal = Principal.of(actor)
     _require_area(principal, area, _("area"))
     title = (title or "").strip()
@@ -319,7 +331,7 @@ def training_create(
         area=area,
         title=title[:200],
         topic=(topic or "").strip(),
-        held_at=as_datetime(held_at, "held_at"),
+        held_at=_as_datetime(held_at),
         place=(place or "").strip()[:200],
         hours=round(hours_value, 1),
         created_by=actor,
@@ -386,6 +398,3 @@ def commend(*, actor, user: User, kind: str, period: str, reason: str, area: Are
         awarded_on=timezone.localdate(),
         awarded_by=actor,
     )
-
-
-COMMENDATION_LABEL = gettext_lazy("Commendations")

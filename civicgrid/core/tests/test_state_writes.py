@@ -16,7 +16,7 @@ from django.conf import settings
 
 ROOT = Path(settings.BASE_DIR) / "civicgrid"
 ENGINE = ROOT / "core" / "workflow.py"
-WORKFLOW_MODELS = {"Case", "GridTask"}
+WORKFLOW_MODELS = {"Case", "GridTask", "AdmissionItem"}
 WRITERS = {"create", "update", "get_or_create", "update_or_create", "bulk_create"}
 # (path under civicgrid/, enclosing function): why it is not a workflow state
 NOT_WORKFLOWS = {
