@@ -9,7 +9,7 @@ import json
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from civicgrid.core.errors import DomainError
 from civicgrid.core.files import file_url
@@ -88,7 +88,7 @@ def admission_propose(request: HttpRequest, payload: AdmissionProposeIn):
         item_class=payload.item_class,
         code=payload.code,
     )
-    return 201, _item(item)
+    return Status(201, _item(item))
 
 
 @router.post("/admission/{item_id}/{action}", summary="Approve, refuse or retire an item")
@@ -176,7 +176,7 @@ def task_compose(request: HttpRequest):
         client_id=client_id or None,
     )
     counts = taskboard.order_summaries([order], principal).get(order.pk)
-    return (200 if existed else 201), _order(order, counts)
+    return Status(200 if existed else 201, _order(order, counts))
 
 
 @router.get("/tasks/{order_id}", summary="A department task's progress board (per grid)")

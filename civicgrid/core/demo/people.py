@@ -189,6 +189,18 @@ def seed_people(ctx) -> None:
             for u, kind in police:
                 members.append((u, grid, kind, False, since))
 
+    # The records the selection rules read (docs/organisation.md): education by worker type and
+    # where the member lives; a few exceptions show the warnings on the team editor.
+    pick = ctx.rng_for("people-selection")
+    for u, grid, kind, _lead, _since in members:
+        if kind in WORK_PHONE_TYPES:
+            continue
+        if not u.education:
+            u.education = EDUCATION_BY_TYPE.get(kind, "senior")
+            if pick.random() < 0.03:
+                u.education = "junior"
+        if u.residence_grid_id is None and (kind != WorkerType.FULL_TIME or pick.random() < 0.7):
+            u.residence_grid = grid
     User.objects.bulk_create(users, batch_size=BATCH)
     RoleAssignment.objects.bulk_create(
         [
@@ -218,6 +230,12 @@ def seed_people(ctx) -> None:
 
 
 WORK_PHONE_TYPES = (WorkerType.POLICE, WorkerType.AUX_POLICE)
+EDUCATION_BY_TYPE = {
+    WorkerType.FULL_TIME: "college",
+    WorkerType.PART_TIME: "senior",
+    WorkerType.ASSISTANT: "senior",
+    WorkerType.MICRO: "junior",
+}
 
 
 def _scopes(ctx) -> dict:
