@@ -99,10 +99,11 @@ def team_warnings(grid: Grid, members: list[GridMember]) -> list[str]:
     out = []
     if grid.kind == Grid.Kind.RURAL:
         model = "1+N"
-        if n[W.POLICE] != 1:
+        police = n[W.POLICE] + n[W.AUX_POLICE]  # 一村一辅警: either counts as the "1"
+        if police != 1:
             out.append(
                 _("%(m)s: a rural grid needs one police officer (has %(n)s).")
-                % {"m": model, "n": n[W.POLICE]}
+                % {"m": model, "n": police}
             )
     else:
         model = "1+2+N"

@@ -80,10 +80,13 @@ def test_urban_and_rural_teams_are_warned_about(world, english):
     GridMember.objects.filter(user=world.worker_a1).update(is_leader=True)
     assert teams.team_warnings(grid, list(GridMember.objects.filter(grid=grid))) == []
     grid.kind = Grid.Kind.RURAL
-    # rural: 1+N, so the two auxiliary police are not required, one police officer is
-    rural = teams.team_warnings(grid, [m for m in GridMember.objects.filter(grid=grid)])
-    assert rural == []
-    only_workers = [m for m in GridMember.objects.filter(grid=grid, worker_type="full_time")]
+    # rural: 1+N, the "1" a police officer or an auxiliary police officer (一村一辅警)
+    members = list(GridMember.objects.filter(grid=grid))
+    assert any("1+N" in w for w in teams.team_warnings(grid, members))  # three of them
+    one_aux = [next(m for m in members if m.worker_type == t) for t in ("full_time", "aux_police")]
+    assert sorted(m.worker_type for m in one_aux) == ["aux_police", "full_time"]
+    assert teams.team_warnings(grid, one_aux) == []
+    only_workers = [m for m in members if m.worker_type == "full_time"]
     assert any("1+N" in w for w in teams.team_warnings(grid, only_workers))
 
 
