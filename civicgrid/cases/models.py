@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.people.models import Center, Department
 from civicgrid.territory.models import Area, Grid, MicroGrid
@@ -123,7 +124,7 @@ class AdmissionState(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
     ADMITTED = "admitted", _("Admitted")
     REFUSED = "refused", _("Refused")
-    RETIRED = "retired", _("Retired")
+    RETIRED = "retired", pgettext_lazy("admission", "Retired")
 
 
 class AdmissionItem(models.Model):
