@@ -10,6 +10,7 @@
   var ON = { color: "#1456b8", weight: 2, fillColor: "#1456b8", fillOpacity: 0.35 };
   var OFF = { color: "#7f97bd", weight: 1, fillColor: "#f4f7fb", fillOpacity: 0.6 };
 
+  function textEl(s) { var e = document.createElement("span"); e.textContent = s; return e; }
   function box(code) { return boxes.filter(function (b) { return b.value === code; })[0]; }
   function refresh() {
     var n = 0;
@@ -48,7 +49,7 @@
   var group = L.featureGroup().addTo(map);
   (cfg.grids || []).forEach(function (g) {
     var layer = L.geoJSON({ type: "Feature", geometry: g.geometry, properties: {} }, { style: OFF });
-    layer.bindTooltip(g.name, { sticky: true });
+    layer.bindTooltip(textEl(g.name), { sticky: true });
     layer.on("click", function () {
       var b = box(g.code);
       if (!b) return;
