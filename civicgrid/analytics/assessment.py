@@ -12,6 +12,8 @@ Per grid worker of the grids in scope, for one month:
   field app through ``field_stats`` (shown as "no data" when a configured provider fails);
 - base-data freshness: the share of due visits made on time and the share of their grids'
   records confirmed in the last 12 months (``basedata.stats.freshness``).
+- training: sessions attended of those invited in the month; commendations (岗位之星,
+  优秀网格员) awarded in the month with their reasons (written by people, never from counts).
 
 The number of reports is shown for context only; no column rewards volume.
 """
@@ -28,7 +30,7 @@ from django.utils.module_loading import import_string
 
 from civicgrid.cases.models import Case, CaseAction, GridTask, GridTaskState, Source, State
 from civicgrid.core.conf import options
-from civicgrid.people.models import GridMember, Role
+from civicgrid.people.models import Commendation, GridMember, Role, TrainingAttendance
 from civicgrid.people.scoping import scope_q
 
 from . import fieldstats
@@ -54,6 +56,7 @@ SORT_KEYS = (
     "verified_on_time_share",
     "tasks_done",
     "tasks_on_time_share",
+    "trainings_attended",
     *FIELD_KEYS,
 )
 
@@ -155,6 +158,23 @@ def worker_assessment(
     )
     by_tasker = {r["worker_id"]: r for r in tasks}
 
+    trainings = (
+        TrainingAttendance.objects.filter(
+            user_id__in=ids, session__held_at__gte=s, session__held_at__lt=t
+        )
+        .values("user_id")
+        .annotate(n=Count("pk"), present=Count("pk", filter=Q(attended=True)))
+        .order_by()
+    )
+    by_trainee = {r["user_id"]: r for r in trainings}
+    honours: dict[int, list[dict]] = {}
+    for c in Commendation.objects.filter(
+        user_id__in=ids, awarded_on__gte=month.first, awarded_on__lte=month.last
+    ).order_by("awarded_on", "pk"):
+        honours.setdefault(c.user_id, []).append(
+            {"kind": c.kind, "label": str(c.get_kind_display()), "reason": c.reason}
+        )
+
     provider = field_stats()
     field: dict[int, dict] = {}
     if provider is not None and ids:
@@ -179,6 +199,9 @@ def worker_assessment(
                 "verified_on_time_share": _share(chk.get("on_time", 0), chk.get("n", 0)),
                 "tasks_done": tsk.get("n", 0),
                 "tasks_on_time_share": _share(tsk.get("on_time", 0), tsk.get("n", 0)),
+                "trainings_invited": by_trainee.get(uid, {}).get("n", 0),
+                "trainings_attended": by_trainee.get(uid, {}).get("present", 0),
+                "commendations": honours.get(uid, []),
                 **{k: f.get(k) for k in FIELD_KEYS},
             }
         )

@@ -50,6 +50,10 @@ from .open311 import router as open311_router  # noqa: E402  (needs the app rout
 
 api.add_router("/open311/v2", open311_router, tags=["open311"])
 
+from civicgrid.cases.orgapi import router as org_router  # noqa: E402
+
+api.add_router("/org", org_router, tags=["organisation"])
+
 
 def _error(request, status: int, code: str, message: str, details=None):
     return api.create_response(

@@ -48,8 +48,9 @@ class CategoryAdmin(admin.ModelAdmin):
 
 @admin.register(AdmissionItem)
 class AdmissionItemAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "department", "item_class", "is_active")
-    list_filter = ("is_active", "item_class")
+    list_display = ("code", "name", "department", "item_class", "state")
+    list_filter = ("state", "item_class")
+    readonly_fields = ("state", "proposed_by", "decided_at", "created_at")
     search_fields = ("code", "name", "department__name", "legal_basis")
     autocomplete_fields = ("department",)
     list_select_related = ("department",)

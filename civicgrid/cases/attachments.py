@@ -401,12 +401,13 @@ def _clean_audio(data: bytes, ext: str, field: str) -> bytes:
 
 
 def attachment_save(
-    prepared: Prepared, *, case=None, action=None, task=None, uploaded_by=None
+    prepared: Prepared, *, case=None, action=None, task=None, order=None, uploaded_by=None
 ) -> Attachment:
     att = Attachment(
         case=case,
         action=action,
         task=task,
+        order=order,
         kind=prepared.kind,
         content_type=prepared.content_type,
         size=len(prepared.content),

@@ -26,6 +26,12 @@ def attachment_visible(request, att: Attachment) -> bool:
         return True
     if att.task_id is not None:
         return att.task.worker_id == user.pk
+    if att.order_id is not None:  # a department task's instructions: its workers and overseers
+        from .taskboard import orders_for
+
+        if att.order.grid_tasks.filter(worker_id=user.pk).exists():
+            return True
+        return orders_for(principal_of(request)).filter(pk=att.order_id).exists()
     return False
 
 
@@ -43,7 +49,7 @@ def _send(request, att: Attachment, thumb: bool):
 @require_GET
 def attachment_file(request, pk: int):
     """A photo or clip, for users who may see its case (out of scope: 404)."""
-    att = Attachment.objects.select_related("case", "task").filter(pk=pk).first()
+    att = Attachment.objects.select_related("case", "task", "order").filter(pk=pk).first()
     if att is None or not attachment_visible(request, att):
         raise Http404("attachment")
     return _send(request, att, request.GET.get("thumb") == "1")

@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from civicgrid.core.models import ActionLog
 from civicgrid.people.models import Center, Department
@@ -120,8 +121,20 @@ class Category(models.Model):
         return len(self.code) == 2
 
 
+class AdmissionState(models.TextChoices):
+    PROPOSED = "proposed", _("Proposed")
+    ADMITTED = "admitted", _("Admitted")
+    REFUSED = "refused", _("Refused")
+    RETIRED = "retired", pgettext_lazy("admission", "Retired")
+
+
 class AdmissionItem(models.Model):
-    """事项准入清单: the only matters a department may push down to grid workers."""
+    """事项准入清单: the only matters a department may push down to grid workers.
+
+    Its life cycle (proposed → admitted / refused; admitted → retired) runs on the workflow
+    engine (``cases.admission.ADMISSION``); rows inserted outside it (admin, fixtures) are
+    admitted, and the audit trail records the insert.
+    """
 
     department = models.ForeignKey(
         Department,
@@ -133,7 +146,28 @@ class AdmissionItem(models.Model):
     name = models.CharField(_("name"), max_length=200)
     item_class = models.CharField(_("class"), max_length=50, blank=True)
     legal_basis = models.TextField(_("legal basis"), blank=True)
-    is_active = models.BooleanField(_("active"), default=True)
+    why_grid = models.TextField(_("why the grid"), blank=True)
+    workload = models.CharField(_("expected workload"), max_length=200, blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=AdmissionState.choices,
+        default=AdmissionState.ADMITTED,
+        editable=False,
+        db_index=True,
+    )
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("proposed by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        editable=False,
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
         verbose_name = _("admission item")
@@ -145,6 +179,11 @@ class AdmissionItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        """On the current list: the firewall lets it through."""
+        return self.state == AdmissionState.ADMITTED
 
 
 class Flow(models.TextChoices):
@@ -482,6 +521,45 @@ class GridTaskState(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class DepartmentTask(models.Model):
+    """下派任务 as composed by a department: one admitted item, instructions and a deadline for
+    several grids; each grid gets its own ``GridTask`` (the per-grid progress)."""
+
+    department = models.ForeignKey(
+        Department,
+        verbose_name=_("department"),
+        on_delete=models.PROTECT,
+        related_name="department_tasks",
+    )
+    item = models.ForeignKey(
+        AdmissionItem,
+        verbose_name=_("admission item"),
+        on_delete=models.PROTECT,
+        related_name="department_tasks",
+    )
+    title = models.CharField(_("title"), max_length=200)
+    instructions = models.TextField(_("instructions"), blank=True)
+    deadline = models.DateTimeField(_("deadline"))
+    client_id = models.CharField(_("client id"), max_length=64, unique=True, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("department task")
+        verbose_name_plural = _("department tasks")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["department", "created_at"], name="depttask_department")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
 class GridTask(models.Model):
     """下派任务: an admitted item pushed by a department to a grid's worker."""
 
@@ -506,9 +584,18 @@ class GridTask(models.Model):
         on_delete=models.PROTECT,
         related_name="grid_tasks",
     )
+    order = models.ForeignKey(
+        DepartmentTask,
+        verbose_name=_("department task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="grid_tasks",
+    )
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     deadline = models.DateTimeField(_("deadline"))
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True, editable=False)
     state = models.CharField(
         _("state"),
         max_length=10,
@@ -568,6 +655,35 @@ class GridTaskAction(ActionLog):
         return f"{self.task_id} {self.action} {self.created_at:%Y-%m-%d %H:%M}"
 
 
+class AdmissionItemAction(ActionLog):
+    """One row per step of an admission item's life cycle, never updated nor deleted."""
+
+    item = models.ForeignKey(
+        AdmissionItem,
+        verbose_name=_("admission item"),
+        on_delete=models.CASCADE,
+        related_name="actions",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    from_state = models.CharField(_("from state"), max_length=10, blank=True)
+    to_state = models.CharField(_("to state"), max_length=10, blank=True)
+
+    class Meta:
+        verbose_name = _("admission item action")
+        verbose_name_plural = _("admission log")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} {self.action}"
+
+
 class AttachmentKind(models.TextChoices):
     IMAGE = "image", _("Image")
     AUDIO = "audio", _("Audio")
@@ -608,6 +724,14 @@ class Attachment(models.Model):
     task = models.ForeignKey(
         GridTask,
         verbose_name=_("grid task"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="attachments",
+    )
+    order = models.ForeignKey(
+        DepartmentTask,
+        verbose_name=_("department task"),
         null=True,
         blank=True,
         on_delete=models.PROTECT,

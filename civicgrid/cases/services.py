@@ -550,4 +550,9 @@ def category_get(code: str) -> Category:
 
 
 # Grid tasks live in gridtasks.py (their own workflow); these names stay importable here.
-from .gridtasks import grid_task_cancel, grid_task_complete, grid_task_create  # noqa: E402,F401
+from .gridtasks import (  # noqa: E402,F401
+    department_task_compose,
+    grid_task_cancel,
+    grid_task_complete,
+    grid_task_create,
+)

@@ -118,6 +118,9 @@ def sla_sweep(now: dt.datetime | None = None) -> dict[str, int]:
     from .whistles import whistle_sweep
 
     counts.update(whistle_sweep(now))
+    from .taskboard import grid_task_remind
+
+    counts["task_reminders"] = grid_task_remind(now)
     return counts
 
 

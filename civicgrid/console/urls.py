@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import cases, cohandling, directory, home, intake, maps
+from .views import cases, cohandling, directory, home, intake, maps, org, teams
 
 app_name = "console"
 urlpatterns = [
@@ -39,5 +39,18 @@ urlpatterns = [
     path("supervision/", directory.supervision_list, name="supervision"),
     path("grids/", directory.grid_list, name="grids"),
     path("grids/<str:code>/", directory.grid_detail, name="grid_detail"),
+    path("grids/<str:code>/team/", teams.team_edit, name="team_edit"),
     path("workers/", directory.worker_list, name="workers"),
+    path("workers/<int:pk>/", teams.worker_detail, name="worker_detail"),
+    path("workers/<int:pk>/commend/", teams.worker_commend, name="worker_commend"),
+    path("trainings/", teams.training_list, name="trainings"),
+    path("trainings/<int:pk>/", teams.training_detail, name="training_detail"),
+    # Department tasks (下派任务) and the admission list (准入清单)
+    path("tasks/", org.task_list, name="tasks"),
+    path("tasks/new/", org.task_compose, name="task_compose"),
+    path("tasks/<int:pk>/", org.task_board, name="task_board"),
+    path("tasks/<int:pk>/cancel/<int:task_pk>/", org.task_cancel, name="task_cancel"),
+    path("admission/", org.admission_list, name="admission"),
+    path("admission/<int:pk>/", org.admission_detail, name="admission_detail"),
+    path("admission/<int:pk>/act/<str:action>/", org.admission_act, name="admission_act"),
 ]

@@ -85,13 +85,14 @@ def rewrite(text: str, workflows: list[Workflow]) -> str:
 
 
 def all_workflows() -> list[Workflow]:
+    from civicgrid.cases.admission import ADMISSION
     from civicgrid.cases.cohandling import PARTS
     from civicgrid.cases.gridtasks import GRID_TASKS
     from civicgrid.cases.registry import CASES
     from civicgrid.cases.whistles import WHISTLE_CALLS
     from civicgrid.mediation.workflow import DISPUTES
 
-    return [CASES, GRID_TASKS, PARTS, WHISTLE_CALLS, DISPUTES]
+    return [CASES, GRID_TASKS, ADMISSION, PARTS, WHISTLE_CALLS, DISPUTES]
 
 
 def doc_path(workflow: Workflow | None = None) -> Path:

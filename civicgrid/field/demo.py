@@ -173,7 +173,7 @@ def seed_inbox(ctx) -> None:
     from PIL import Image
 
     from civicgrid.cases import services as cs
-    from civicgrid.cases.models import AdmissionItem, Category, GridTask
+    from civicgrid.cases.models import AdmissionItem, Category
     from civicgrid.core.errors import DomainError
 
     worker = ctx.accounts.get("worker")
@@ -259,7 +259,9 @@ def seed_inbox(ctx) -> None:
     item = next(
         (
             i
-            for i in AdmissionItem.objects.select_related("department__area").order_by("pk")
+            for i in AdmissionItem.objects.filter(state="admitted")
+            .select_related("department__area")
+            .order_by("pk")
             if grids[0].code.startswith(i.department.area.prefix)
         ),
         None,
@@ -277,20 +279,28 @@ def seed_inbox(ctx) -> None:
             },
         )
     if item is not None:
-        from civicgrid.cases.gridtasks import GRID_TASKS
+        # Through the same service as the console and the API (the firewall included).
+        from civicgrid.cases.demo.catalog import _handler_of
+        from civicgrid.cases.gridtasks import department_task_compose
 
-        plans = []
-        for title, days in (("独居老人定期探访：王秀英", 2), ("独居老人定期探访：李德福", 5)):
-            task = GridTask(
-                department=item.department,
-                item=item,
-                grid=grids[0],
-                scope_code=grids[0].code,
-                worker=worker,
-                title=title,
-                deadline=ctx.now + dt.timedelta(days=days),
+        sender = _handler_of(item.department)
+        for n, (title, days) in enumerate(
+            (("独居老人定期探访：王秀英", 2), ("独居老人定期探访：李德福", 5)), start=1
+        ):
+            if sender is None:
+                break
+            step(
+                "grid task",
+                lambda title=title, days=days, n=n: department_task_compose(
+                    actor=sender,
+                    department=item.department,
+                    item=item,
+                    grids=[grids[0]],
+                    worker=worker,
+                    title=title,
+                    instructions="上门了解老人身体和生活情况，拍照留存",
+                    deadline=ctx.now + dt.timedelta(days=days),
+                    client_id=f"demo-inbox-task-{ctx.seed}-{n}",
+                ),
             )
-            step = {"action": "create", "role": "handler", "created_at": ctx.now}
-            plans.append((task, [step]))
-        GRID_TASKS.bulk_commit(plans)
     ctx.log("  an inbox for the worker account")

@@ -4,7 +4,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from civicgrid.territory.models import Area, Grid
+from civicgrid.territory.models import Area, Grid, MicroGrid
 
 
 class Role(models.TextChoices):
@@ -17,9 +17,34 @@ class Role(models.TextChoices):
     ADMIN = "admin", _("Administrator")
 
 
+class Education(models.TextChoices):
+    """Highest education, ordered: the selection rules compare ranks (``EDUCATION_RANK``)."""
+
+    PRIMARY = "primary", _("Primary school")
+    JUNIOR = "junior", _("Junior secondary")
+    SENIOR = "senior", _("Senior secondary / vocational")
+    COLLEGE = "college", _("College (大专)")
+    BACHELOR = "bachelor", _("Bachelor")
+    MASTER = "master", _("Master or above")
+
+
+EDUCATION_RANK = {v: i for i, v in enumerate(Education.values)}
+
+
 class User(AbstractUser):
     full_name = models.CharField(_("full name"), max_length=50, blank=True)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    education = models.CharField(
+        _("education"), max_length=10, choices=Education.choices, blank=True
+    )
+    residence_grid = models.ForeignKey(
+        Grid,
+        verbose_name=_("lives in grid"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="residents_on_staff",
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -132,6 +157,8 @@ class WorkerType(models.TextChoices):
     MICRO = "micro", _("Micro-grid worker")
     POLICE = "police", _("Police officer")
     AUX_POLICE = "aux_police", _("Auxiliary police")
+    INFORMANT = "informant", _("Informant")
+    VOLUNTEER = "volunteer", _("Volunteer")
 
 
 class GridMember(models.Model):
@@ -146,6 +173,16 @@ class GridMember(models.Model):
     worker_type = models.CharField(_("worker type"), max_length=12, choices=WorkerType.choices)
     is_leader = models.BooleanField(_("team leader"), default=False)
     since = models.DateField(_("since"), null=True, blank=True)
+    # 工作电话: shown in full on the public grid board; ``user.phone`` (personal) never is.
+    work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
+    micro_grid = models.ForeignKey(
+        MicroGrid,
+        verbose_name=_("micro-grid"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
 
     class Meta:
         verbose_name = _("grid team member")
@@ -183,3 +220,89 @@ class GridAdviser(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.name}"
+
+
+class TrainingSession(models.Model):
+    """A training session (培训) held for the grid workers of an area."""
+
+    area = models.ForeignKey(
+        Area, verbose_name=_("area"), on_delete=models.PROTECT, related_name="trainings"
+    )
+    title = models.CharField(_("title"), max_length=200)
+    topic = models.TextField(_("topic"), blank=True)
+    held_at = models.DateTimeField(_("held at"))
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    hours = models.DecimalField(_("hours"), max_digits=4, decimal_places=1, default=2)
+    created_by = models.ForeignKey(
+        User, verbose_name=_("created by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+        ordering = ["-held_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class TrainingAttendance(models.Model):
+    """Who was invited to a session and whether they attended."""
+
+    session = models.ForeignKey(
+        TrainingSession,
+        verbose_name=_("training session"),
+        on_delete=models.CASCADE,
+        related_name="attendance",
+    )
+    user = models.ForeignKey(
+        User, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="trainings"
+    )
+    attended = models.BooleanField(_("attended"), default=False)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("training attendance")
+        verbose_name_plural = _("training attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="uniq_training_attendance")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session} · {self.user}"
+
+
+class CommendationKind(models.TextChoices):
+    POST_STAR = "post_star", _("Post star (岗位之星)")
+    EXCELLENT = "excellent", _("Excellent grid worker (优秀网格员)")
+
+
+class Commendation(models.Model):
+    """A commendation awarded for the quality of the work, with its reason (never a count)."""
+
+    user = models.ForeignKey(
+        User, verbose_name=_("worker"), on_delete=models.CASCADE, related_name="commendations"
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=CommendationKind.choices)
+    period = models.CharField(_("period"), max_length=20)
+    reason = models.TextField(_("reason"))
+    area = models.ForeignKey(
+        Area,
+        verbose_name=_("awarded by area"),
+        on_delete=models.PROTECT,
+        related_name="commendations",
+    )
+    awarded_on = models.DateField(_("awarded on"))
+    awarded_by = models.ForeignKey(
+        User, verbose_name=_("awarded by"), null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("commendation")
+        verbose_name_plural = _("commendations")
+        ordering = ["-awarded_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.user}"

@@ -203,17 +203,21 @@ def board_get(code: str) -> Board:
         node = node.parent
     centers = {c.area_id: c for c in Center.objects.filter(area__in=chain)}
     center = next((centers[a.pk] for a in chain if a.pk in centers), None)
+    duty_line = center.phone if center is not None else ""
+    # 工作电话 in full; a member without one shows the center's duty line; never user.phone.
     members = [
         {
             "name": m.user.display_name,
             "micro": m.worker_type == "micro",
-            "phone": mask_phone(m.user.phone),
+            "phone": m.work_phone or duty_line,
+            "is_duty_line": not m.work_phone,
+            "micro_grid": m.micro_grid.name if m.micro_grid_id else "",
             "worker_type": m.worker_type,
             "worker_type_label": str(m.get_worker_type_display()),
             "is_leader": m.is_leader,
         }
         for m in GridMember.objects.filter(grid=grid, user__is_active=True)
-        .select_related("user")
+        .select_related("user", "micro_grid")
         .order_by("-is_leader", "worker_type", "user__full_name")
     ]
     advisers = [

@@ -9,4 +9,6 @@ urlpatterns = [
     path("track/<str:code>/", views.track, name="track"),
     path("grid/<str:code>/", views.board, name="board"),
     path("square/", views.square, name="square"),
+    path("admission/", views.admission, name="admission"),
+    path("admission.xlsx", views.admission_export, name="admission_export"),
 ]

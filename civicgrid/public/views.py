@@ -205,3 +205,88 @@ def square(request: HttpRequest) -> HttpResponse:
             },
         },
     )
+
+
+# --- the admission list (准入清单), published ------------------------------------------------
+
+
+def _admission_rows(request: HttpRequest):
+    from civicgrid.cases.admission import admitted_items
+
+    qs = admitted_items()
+    text = (request.GET.get("q") or "").strip()[:50]
+    if text:
+        qs = qs.filter(name__icontains=text) | qs.filter(department__name__icontains=text)
+    return qs, text
+
+
+def admission(request: HttpRequest) -> HttpResponse:
+    """The current admission list: only admitted items, by department (no login)."""
+    qs, text = _admission_rows(request)
+    groups: dict[int, dict] = {}
+    for item in qs:
+        g = groups.setdefault(
+            item.department_id,
+            {"department": item.department, "area": item.department.area.name, "items": []},
+        )
+        g["items"].append(item)
+    return render(
+        request,
+        "public/admission.html",
+        {
+            "groups": list(groups.values()),
+            "q": text,
+            "total": sum(len(g["items"]) for g in groups.values()),
+        },
+    )
+
+
+def admission_export(request: HttpRequest) -> HttpResponse:
+    """The same list as an Excel workbook (formula-safe cells)."""
+    import io
+
+    from openpyxl import Workbook
+
+    from civicgrid.core.spreadsheets import xlsx_row
+
+    qs, _text = _admission_rows(request)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=_("Admission list")[:31])
+    ws.append(
+        [
+            _("Area"),
+            _("Department"),
+            _("Code"),
+            _("Item"),
+            _("Class"),
+            _("Legal basis"),
+            _("Why the grid"),
+            _("Expected workload"),
+            _("Admitted on"),
+        ]
+    )
+    for item in qs:
+        ws.append(
+            xlsx_row(
+                ws,
+                [
+                    item.department.area.name,
+                    item.department.name,
+                    item.code,
+                    item.name,
+                    item.item_class,
+                    item.legal_basis,
+                    item.why_grid,
+                    item.workload,
+                    item.decided_at.date().isoformat() if item.decided_at else "",
+                ],
+            )
+        )
+    buf = io.BytesIO()
+    wb.save(buf)
+    response = HttpResponse(
+        buf.getvalue(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="admission-list.xlsx"'
+    return response

@@ -768,8 +768,9 @@ def test_grid_task_outside_admission_list_is_refused_by_the_firewall(world, admi
             )
         assert exc.value.code == "not_admitted" and exc.value.field == "item"
         assert world.dept_a.name in exc.value.message
-    admitted.is_active = False
-    admitted.save()
+    from civicgrid.cases.admission import admission_act
+
+    admission_act(item=admitted, action="retire", actor=world.handler_a, reason="事项调整")
     with pytest.raises(DomainError) as exc:
         services.grid_task_create(
             actor=world.handler_a,

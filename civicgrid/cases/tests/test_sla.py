@@ -114,6 +114,7 @@ def test_sweep_warns_at_80_percent_then_supervises_once_when_overdue(world, cats
             "whistle_skipped": 0,
             "dispute_overdue": 0,
             "dispute_skipped": 0,
+            "task_reminders": 0,
         }
     case.refresh_from_db()
     assert case.sla_state == SlaState.WARNING

@@ -6,6 +6,8 @@ live server (collectstatic is not needed); ``make assets`` must have copied the 
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.urls import reverse
 

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import OPEN_STATES, Case, SupervisionKind
 from civicgrid.core.errors import DomainError
+from civicgrid.people import teams
 from civicgrid.people.access import principal_of
 from civicgrid.people.models import GridAdviser, GridMember, WorkerType
 from civicgrid.people.scoping import scope_q
@@ -105,7 +106,7 @@ def grid_detail(request, code: str):
     grid = grid_get_for(principal_of(request), code)
     members = list(
         GridMember.objects.filter(grid=grid)
-        .select_related("user")
+        .select_related("user", "micro_grid")
         .order_by("-is_leader", "worker_type", "user__full_name")
     )
     advisers = list(GridAdviser.objects.filter(grid=grid).order_by("kind", "name"))
@@ -160,6 +161,8 @@ def grid_detail(request, code: str):
             "recent": recent,
             "map_data": map_data,
             "now": now,
+            "can_edit_team": teams.can_edit_team(principal_of(request), grid),
+            "team_warnings": teams.team_warnings(grid, members),
         },
     )
 

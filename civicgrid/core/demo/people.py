@@ -152,6 +152,7 @@ def seed_people(ctx) -> None:
     for grid in ctx.grids:
         grids_by_comm.setdefault(grid.area_id, []).append(grid)
     micro_by_grid: dict[int, list] = {}
+    micro_of: dict[int, object] = {}  # 微网格员 → their micro-grid
     for micro in ctx.micro_grids:
         micro_by_grid.setdefault(micro.grid_id, []).append(micro)
     for comm in ctx.communities:
@@ -186,9 +187,22 @@ def seed_people(ctx) -> None:
             for micro in micro_by_grid.get(grid.id, []):
                 u = person(f"wg{micro.code}", Role.GRID_WORKER, comm)
                 members.append((u, grid, WorkerType.MICRO, False, since))
+                micro_of[id(u)] = micro
             for u, kind in police:
                 members.append((u, grid, kind, False, since))
 
+    # The records the selection rules read (docs/organisation.md): education by worker type and
+    # where the member lives; a few exceptions show the warnings on the team editor.
+    pick = ctx.rng_for("people-selection")
+    for u, grid, kind, _lead, _since in members:
+        if kind in WORK_PHONE_TYPES:
+            continue
+        if not u.education:
+            u.education = EDUCATION_BY_TYPE.get(kind, "senior")
+            if pick.random() < 0.03:
+                u.education = "junior"
+        if u.residence_grid_id is None and (kind != WorkerType.FULL_TIME or pick.random() < 0.7):
+            u.residence_grid = grid
     User.objects.bulk_create(users, batch_size=BATCH)
     RoleAssignment.objects.bulk_create(
         [
@@ -199,12 +213,31 @@ def seed_people(ctx) -> None:
     )
     GridMember.objects.bulk_create(
         [
-            GridMember(user=u, grid=grid, worker_type=kind, is_leader=lead, since=since)
-            for u, grid, kind, lead, since in members
+            GridMember(
+                user=u,
+                grid=grid,
+                worker_type=kind,
+                is_leader=lead,
+                since=since,
+                micro_grid=micro_of.get(id(u)),
+                # 工作电话 (shown on the public board) for the lead worker and the police;
+                # the others show the center's duty line.
+                work_phone=f"0352-{5100000 + n:07d}" if lead or kind in WORK_PHONE_TYPES else "",
+            )
+            for n, (u, grid, kind, lead, since) in enumerate(members)
         ],
         batch_size=BATCH,
     )
     _advisers(ctx, scopes, phones)
+
+
+WORK_PHONE_TYPES = (WorkerType.POLICE, WorkerType.AUX_POLICE)
+EDUCATION_BY_TYPE = {
+    WorkerType.FULL_TIME: "college",
+    WorkerType.PART_TIME: "senior",
+    WorkerType.ASSISTANT: "senior",
+    WorkerType.MICRO: "junior",
+}
 
 
 def _scopes(ctx) -> dict:

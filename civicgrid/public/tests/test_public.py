@@ -15,6 +15,7 @@ from civicgrid.cases import services as case_services
 from civicgrid.cases.models import Attachment, Case, State
 from civicgrid.field.tests.conftest import A1, A2, jpeg_bytes
 from civicgrid.people.models import GridAdviser
+from civicgrid.people.tests.factories import UserFactory, add_member
 from civicgrid.public.services import IP_LIMITS, PHONE_LIMITS
 
 pytestmark = pytest.mark.django_db
@@ -242,9 +243,16 @@ def test_unknown_tracking_code(client, world):
 # --- grid board --------------------------------------------------------------------------------
 
 
-def test_grid_board_masks_phones_and_links_the_report_form(client, world):
+def test_grid_board_shows_work_phones_never_personal_ones_and_links_the_report_form(client, world):
+    from civicgrid.people.models import GridMember
+
     world.worker_a1.phone = "13912345678"
     world.worker_a1.save()
+    GridMember.objects.filter(user=world.worker_a1).update(work_phone="0352-7654321")
+    second = UserFactory(username="w2", full_name="甲一兼职", phone="13811112222")
+    add_member(second, world.grid_a1, worker_type="part_time")
+    world.center_comm_a.phone = "0352-8000000"
+    world.center_comm_a.save()
     GridAdviser.objects.create(
         grid=world.grid_a1, kind="lawyer", name="李律师", organisation="某律所", phone="13600001111"
     )
@@ -252,14 +260,21 @@ def test_grid_board_masks_phones_and_links_the_report_form(client, world):
     text = page.content.decode()
     assert page.status_code == 200
     assert world.grid_a1.code in text and world.grid_a1.name in text
-    assert "139****5678" in text and "13912345678" not in text
+    # the work phone in full; the personal phones neither in full nor masked
+    assert "0352-7654321" in text
+    assert "13912345678" not in text and "139****5678" not in text
+    assert "13811112222" not in text and "138****2222" not in text
+    # a member without a work phone shows the center's duty line
+    assert "0352-8000000" in text
     assert "13600001111" not in text
     assert text.count("<svg") >= 2 and "<path" in text  # two inline QR codes
     assert f"/report/?grid={world.grid_a1.code}" in text
     assert "@page { size: A4" in text
     assert "@page { size: A3" in client.get(f"/grid/{world.grid_a1.code}/?size=a3").content.decode()
     api = client.get(f"/api/public/grids/{world.grid_a1.code}").json()
-    assert api["members"][0]["phone"] == "139****5678"
+    phones = {m["name"]: m["phone"] for m in api["members"]}
+    assert phones == {"甲一网格员": "0352-7654321", "甲一兼职": "0352-8000000"}
+    assert "13912345678" not in str(api) and "139****5678" not in str(api)
     assert api["geometry"]["type"] == "Polygon"
 
 
