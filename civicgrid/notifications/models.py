@@ -32,6 +32,7 @@ class Kind(models.TextChoices):
     CASE_COMMENTED = "case_commented", _("New comment on a case")
     CASE_RATED = "case_rated", _("Case rated")
     GRID_TASK = "grid_task", _("Grid task assigned")
+    LIAISON_VISIT_DUE = "liaison_visit_due", _("Liaison visit due this month")
     SYSTEM = "system", _("System notice")
 
 

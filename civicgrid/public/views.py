@@ -140,7 +140,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
         {
             "pc": pc,
             "case": pc.case,
-            "steps": [
+            "steps": _service_steps() if pc.case.flow == "service" else [
                 pgettext("progress step", "Reported"),
                 pgettext("progress step", "Filed"),
                 pgettext("progress step", "Assigned"),
@@ -153,6 +153,17 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
             "scores": [5, 4, 3, 2, 1],
         },
     )
+
+
+def _service_steps() -> list[str]:
+    """The 六联单 vocabulary of a service order's progress bar (docs/party.md)."""
+    return [
+        pgettext("service step", "Order placed"),
+        pgettext("service step", "Order taken"),
+        pgettext("service step", "Dispatched"),
+        pgettext("service step", "Being fulfilled"),
+        pgettext("service step", "Checking"),
+    ]
 
 
 def _qr_svg(url: str, scale: int = 4) -> str:

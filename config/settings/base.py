@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "civicgrid.analytics",
     "civicgrid.notifications",
     "civicgrid.basedata",
+    "civicgrid.party",
     "civicgrid.api",
     "civicgrid.ops",
 ]
