@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import citizen, views
 
 app_name = "public"
 urlpatterns = [
@@ -9,4 +9,7 @@ urlpatterns = [
     path("track/<str:code>/", views.track, name="track"),
     path("grid/<str:code>/", views.board, name="board"),
     path("square/", views.square, name="square"),
+    path("duplicates/", citizen.duplicates, name="duplicates"),
+    path("matters/<str:public_id>/", citizen.matter, name="matter"),
+    path("my/reports/", citizen.my_reports, name="my_reports"),
 ]

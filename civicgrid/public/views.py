@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
 
+from civicgrid.cases.engine import state_label
 from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.security import net
@@ -147,6 +148,7 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
                 pgettext("progress step", "Handling"),
                 pgettext("progress step", "Checking"),
             ],
+            "state_text": state_label(pc.case.state, pc.case.flow),
             "is_new": request.GET.get("new") == "1",
             "rated": request.GET.get("rated") == "1",
             "rate_error": rate_error,
