@@ -243,7 +243,10 @@ def _month(request) -> dt.date:
 def compliance(request: HttpRequest) -> HttpResponse:
     """包联 compliance: who is behind this month, per cadre and per area."""
     principal = principal_of(request)
-    month = _month(request)
+    try:
+        month = _month(request)
+    except DomainError as exc:
+        return render(request, "party/console_error.html", {"error": exc}, status=400)
     prefix = ""
     area_code = (request.GET.get("area") or "").strip()
     if area_code:
