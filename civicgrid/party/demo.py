@@ -18,6 +18,7 @@ from civicgrid.basedata.models import Household, Person
 from civicgrid.cases import services as cs
 from civicgrid.cases.models import Category, Flow
 from civicgrid.core.errors import DomainError
+from civicgrid.people.access import Principal
 from civicgrid.people.models import User
 
 from . import services
@@ -203,6 +204,11 @@ def seed(ctx) -> None:
         return
     photo = _photo()
     made = 0
+    operators = [
+        u
+        for u in (ctx.accounts.get(n) for n in ("village_operator", "street_operator", "operator"))
+        if u is not None
+    ]
     for i, (code, text, target) in enumerate(ORDERS):
         cat = Category.objects.filter(code=code).first()
         if cat is None:
@@ -223,11 +229,15 @@ def seed(ctx) -> None:
                 client_id=f"demo-service-{ctx.seed}-{i}",
             )
             goal = STEPS.index(target)
+            # 村社派单 by the center that owns the order (the category's handling level).
+            owner = next(
+                (u for u in operators if "operator" in Principal.of(u).capacities(c)), operator
+            )
             if goal >= 1:
                 services.order_take(case=c, actor=worker, note="网格员已接单")
             if goal >= 2:
                 c.refresh_from_db()
-                services.order_dispatch(case=c, member=member, actor=operator, note="请就近上门服务")
+                services.order_dispatch(case=c, member=member, actor=owner, note="请就近上门服务")
             if goal >= 3:
                 c.refresh_from_db()
                 cs.case_sign(case=c, actor=member.user, note="已联系群众，约定上门时间")
@@ -238,7 +248,7 @@ def seed(ctx) -> None:
                 )
             if goal >= 5:
                 c.refresh_from_db()
-                cs.case_verify(case=c, actor=operator, note="电话回访核实，服务到位，归档销单")
+                cs.case_verify(case=c, actor=owner, note="电话回访核实，服务到位，归档销单")
             return c
 
         if step("service order", run) is not None:
