@@ -127,7 +127,10 @@ def seed(ctx) -> None:
 
     # accounts for 党员履单: one party member, one volunteer
     accounts = {}
-    for username, kind in (("party_member", MemberKind.MEMBER), ("volunteer", MemberKind.VOLUNTEER)):
+    for username, kind in (
+        ("party_member", MemberKind.MEMBER),
+        ("volunteer", MemberKind.VOLUNTEER),
+    ):
         m = next((x for x in members if x.kind == kind and x.user_id is None), None)
         if m is None:
             continue
@@ -172,7 +175,11 @@ def seed(ctx) -> None:
             for gi, g in enumerate(covered):
                 months = [last_month] + ([this_month] if (gi + ci) % 2 == 0 else [])
                 for month in months:
-                    day = min(rng.randint(2, 20), max(1, now.day - 1)) if month == this_month else rng.randint(3, 25)
+                    day = (
+                        min(rng.randint(2, 20), max(1, now.day - 1))
+                        if month == this_month
+                        else rng.randint(3, 25)
+                    )
                     when = timezone.make_aware(
                         dt.datetime.combine(month.replace(day=day), dt.time(rng.randint(9, 16), 30))
                     )
@@ -185,14 +192,16 @@ def seed(ctx) -> None:
                     )
                     step(
                         "visit",
-                        lambda g=g, when=when, problems=problems, cadre=cadre: services.visit_record(
-                            actor=cadre,
-                            grid=g,
-                            visited_at=when,
-                            place=f"{g.name}党群服务站",
-                            people_met="网格员、楼栋长、党员中心户代表",
-                            note="了解网格工作和群众诉求",
-                            problems=problems,
+                        lambda g=g, when=when, problems=problems, cadre=cadre: (
+                            services.visit_record(
+                                actor=cadre,
+                                grid=g,
+                                visited_at=when,
+                                place=f"{g.name}党群服务站",
+                                people_met="网格员、楼栋长、党员中心户代表",
+                                note="了解网格工作和群众诉求",
+                                problems=problems,
+                            )
                         ),
                     )
                     visits += 1

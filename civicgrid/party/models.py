@@ -120,6 +120,9 @@ class ContactHousehold(models.Model):
             models.UniqueConstraint(fields=["member", "household"], name="uniq_contact_household")
         ]
 
+    def __str__(self) -> str:
+        return f"{self.member_id} → {self.household_id}"
+
 
 class LiaisonAssignment(models.Model):
     """包联: a leader or cadre assigned to a grid or to a community (each of its grids)."""
@@ -199,6 +202,9 @@ class LiaisonVisit(models.Model):
         ordering = ["-visited_at"]
         indexes = [models.Index(fields=["grid", "visited_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.grid_id} {self.visited_at:%Y-%m-%d %H:%M}"
+
 
 class LiaisonReminder(models.Model):
     """A month-end reminder sent for one assignment and grid (sent once per month)."""
@@ -216,3 +222,6 @@ class LiaisonReminder(models.Model):
                 fields=["assignment", "grid", "month"], name="uniq_liaison_reminder"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id} {self.grid_id} {self.month:%Y-%m}"

@@ -14,7 +14,13 @@ from civicgrid.people.access import Principal, get_or_404
 from civicgrid.people.models import Role
 from civicgrid.territory.models import Grid
 
-from .models import ContactHousehold, LiaisonAssignment, LiaisonVisit, PartyMember, PartyOrganisation
+from .models import (
+    ContactHousehold,
+    LiaisonAssignment,
+    LiaisonVisit,
+    PartyMember,
+    PartyOrganisation,
+)
 
 # Who sees party building and liaison of an area: its operators, leaders, grid chiefs and
 # admins, and the grid workers of a grid for their own grid.
@@ -117,9 +123,7 @@ def party_counts(who, prefix: str = "") -> dict[str, int]:
         qs = qs.filter(p.scope_q("scope_code", VIEW_ROLES))
         return qs.filter(scope_code__startswith=prefix) if prefix else qs
 
-    members = dict(
-        scoped(PartyMember.objects.all()).values_list("kind").annotate(n=Count("id"))
-    )
+    members = dict(scoped(PartyMember.objects.all()).values_list("kind").annotate(n=Count("id")))
     return {
         "organisations": scoped(PartyOrganisation.objects.all()).count(),
         "members": members.get("member", 0),
@@ -261,9 +265,7 @@ def compliance_rows(
     assignments = list(qs.filter(cadre__is_active=True))
     community_ids = {a.community_id for a in assignments if a.community_id}
     grids_of: dict[int, list[Grid]] = defaultdict(list)
-    for g in Grid.objects.filter(area_id__in=community_ids).select_related("area").order_by(
-        "code"
-    ):
+    for g in Grid.objects.filter(area_id__in=community_ids).select_related("area").order_by("code"):
         grids_of[g.area_id].append(g)
     start = dt.datetime.combine(first, dt.time.min)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min)
@@ -299,7 +301,8 @@ def compliance_rows(
                     grid_id=g.pk,
                     grid_code=g.code,
                     grid_name=g.name,
-                    community_name=grid_areas.get(g.pk) or (a.community.name if a.community_id else ""),
+                    community_name=grid_areas.get(g.pk)
+                    or (a.community.name if a.community_id else ""),
                     visits=n,
                     last_visit=latest,
                 )

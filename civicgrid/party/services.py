@@ -109,7 +109,8 @@ def organisation_create(
             )
     except IntegrityError:
         raise DomainError(
-            "duplicate", _("Grid %(g)s already has an organisation of that name.") % {"g": grid},
+            "duplicate",
+            _("Grid %(g)s already has an organisation of that name.") % {"g": grid},
             field="name",
         ) from None
 
@@ -224,9 +225,9 @@ def service_categories() -> list[Category]:
     """The active leaf categories a service request may name (docs/party.md)."""
     classes = service_classes()
     return list(
-        Category.objects.filter(
-            parent__code__in=classes, is_active=True, parent__is_active=True
-        ).select_related("parent").order_by("code")
+        Category.objects.filter(parent__code__in=classes, is_active=True, parent__is_active=True)
+        .select_related("parent")
+        .order_by("code")
     )
 
 
@@ -413,9 +414,7 @@ def visit_record(
     now = timezone.now()
     when = visited_at or now
     if when > now + dt.timedelta(minutes=5):
-        raise DomainError(
-            "in_future", _("The visit time lies in the future."), field="visited_at"
-        )
+        raise DomainError("in_future", _("The visit time lies in the future."), field="visited_at")
     if when.date() < assignment.since - dt.timedelta(days=0):
         raise DomainError(
             "before_assignment",

@@ -103,7 +103,9 @@ def field_orders(request: HttpRequest) -> HttpResponse:
         {
             "tab": "tasks",
             "to_take": list(selectors.orders_to_take(principal)[:50]),
-            "mine": [(c, state_label(c.state, c.flow)) for c in selectors.my_orders(request.user)[:100]],
+            "mine": [
+                (c, state_label(c.state, c.flow)) for c in selectors.my_orders(request.user)[:100]
+            ],
             "is_member": principal.has_role(Role.PARTY_MEMBER),
         },
     )
@@ -139,7 +141,10 @@ def _visit_form(request, template: str, extra: dict) -> HttpResponse:
             if when is not None and timezone.is_naive(when):
                 when = timezone.make_aware(when)
             problems = [
-                {"category": data.get(f"problem_category_{i}"), "description": data.get(f"problem_{i}")}
+                {
+                    "category": data.get(f"problem_category_{i}"),
+                    "description": data.get(f"problem_{i}"),
+                }
                 for i in range(3)
             ]
             saved, _created = services.visit_record(
@@ -201,7 +206,11 @@ def console_orders(request: HttpRequest) -> HttpResponse:
     orders = list(qs[:100])
     rows = []
     for c in orders:
-        targets = services.dispatch_targets(c) if c.state == "filed" and "operator" in principal.capacities(c) else []
+        targets = (
+            services.dispatch_targets(c)
+            if c.state == "filed" and "operator" in principal.capacities(c)
+            else []
+        )
         rows.append((c, state_label(c.state, c.flow), targets))
     return render(
         request,

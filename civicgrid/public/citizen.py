@@ -36,7 +36,9 @@ def _number(value, field: str, lo: float, hi: float) -> float:
     try:
         x = float(value)
     except (TypeError, ValueError):
-        raise DomainError("invalid", _("%(f)s must be a number.") % {"f": field}, field=field) from None
+        raise DomainError(
+            "invalid", _("%(f)s must be a number.") % {"f": field}, field=field
+        ) from None
     if not (lo <= x <= hi) or math.isnan(x):
         raise DomainError("invalid", _("%(f)s is out of range.") % {"f": field}, field=field)
     return x

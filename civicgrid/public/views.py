@@ -141,7 +141,9 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
         {
             "pc": pc,
             "case": pc.case,
-            "steps": _service_steps() if pc.case.flow == "service" else [
+            "steps": _service_steps()
+            if pc.case.flow == "service"
+            else [
                 pgettext("progress step", "Reported"),
                 pgettext("progress step", "Filed"),
                 pgettext("progress step", "Assigned"),

@@ -55,7 +55,9 @@ def pw(world):
     w.cat_service = _cat("0602", "养老服务需求", services_class)
     private = Category.objects.create(code="07", name="特殊人群", is_private=True)
     w.cat_private = _cat("0701", "独居老人关爱", private)
-    w.comm_op = User.objects.create_user(username="comm_op", password="pass-Word-123", full_name="甲社区坐席")
+    w.comm_op = User.objects.create_user(
+        username="comm_op", password="pass-Word-123", full_name="甲社区坐席"
+    )
     RoleAssignment.objects.create(
         user=w.comm_op, role=Role.OPERATOR, area=w.comm_a, center=w.center_comm_a
     )
@@ -92,7 +94,9 @@ def pw(world):
     w.member = services.member_add(
         person=w.cpc, kind=MemberKind.MEMBER, organisation=w.branch, actor=w.operator_a
     )
-    w.member_user = User.objects.create_user(username="pm", password="pass-Word-123", full_name="王党员")
+    w.member_user = User.objects.create_user(
+        username="pm", password="pass-Word-123", full_name="王党员"
+    )
     services.member_link_account(member=w.member, user=w.member_user, actor=w.operator_a)
     services.contact_add(member=w.member, household=w.household, actor=w.operator_a)
     services.central_household_set(member=w.member, household=w.own_household, actor=w.operator_a)

@@ -58,15 +58,19 @@ def _context(browser, mobile: bool):
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on(
         "console",
-        lambda m: errors.append(m.text)
-        if m.type == "error" and not m.text.startswith("Failed to load resource")
-        else None,
+        lambda m: (
+            errors.append(m.text)
+            if m.type == "error" and not m.text.startswith("Failed to load resource")
+            else None
+        ),
     )
     page.on(
         "response",
-        lambda r: errors.append(f"HTTP {r.status} {r.url}")
-        if r.status >= 400 and not r.url.endswith("/favicon.ico")
-        else None,
+        lambda r: (
+            errors.append(f"HTTP {r.status} {r.url}")
+            if r.status >= 400 and not r.url.endswith("/favicon.ico")
+            else None
+        ),
     )
     return ctx, page, errors
 
@@ -135,7 +139,9 @@ def test_service_order_from_qr_code_to_archive(browser, live_server, pw):
     # 党员履单 (the member's own phone posts these through the field API; the engine is the same)
     cs.case_sign(case=case, actor=pw.member_user)
     case.refresh_from_db()
-    cs.case_submit(case=case, actor=pw.member_user, result="已帮忙买菜送上门", attachments=[photo()])
+    cs.case_submit(
+        case=case, actor=pw.member_user, result="已帮忙买菜送上门", attachments=[photo()]
+    )
     # 督查兑单 → 归档销单 on the order's console page.
     page.goto(base + reverse("console:case_detail", args=[case.pk]))
     item = page.locator("details[data-action=verify]")

@@ -140,7 +140,11 @@ def test_party_counts_are_scoped(pw):
 def test_visit_needs_an_assignment(pw):
     with pytest.raises(DomainError) as e:
         services.visit_record(
-            actor=pw.leader_a, grid=pw.grid_a1, visited_at=None, place="党群服务站", people_met="网格员"
+            actor=pw.leader_a,
+            grid=pw.grid_a1,
+            visited_at=None,
+            place="党群服务站",
+            people_met="网格员",
         )
     assert e.value.status == 403 and e.value.field == "grid"
 

@@ -36,7 +36,9 @@ def test_console_orders_matrix(client, pw, persona, sees):
     assert (case.tracking_code in r.content.decode()) is sees
 
 
-@pytest.mark.parametrize("persona,status", [("comm_op", 302), ("operator_a", 302), ("outsider_b", 404)])
+@pytest.mark.parametrize(
+    "persona,status", [("comm_op", 302), ("operator_a", 302), ("outsider_b", 404)]
+)
 def test_dispatch_matrix(client, pw, persona, status):
     case = order(pw)
     services.order_take(case=case, actor=pw.worker_a1)
@@ -154,7 +156,9 @@ def test_board_shows_the_party_block_without_persons(client, pw):
 
 @pytest.mark.parametrize("persona,status", [("operator_a", 200), ("outsider_b", 404)])
 def test_console_grid_page_party_block(client, pw, persona, status):
-    r = as_(client, getattr(pw, persona)).get(reverse("console:grid_detail", args=[pw.grid_a1.code]))
+    r = as_(client, getattr(pw, persona)).get(
+        reverse("console:grid_detail", args=[pw.grid_a1.code])
+    )
     assert r.status_code == status
     if status == 200:
         page = r.content.decode()
