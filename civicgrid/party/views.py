@@ -10,7 +10,7 @@ import uuid
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -28,7 +28,7 @@ from civicgrid.territory.models import Area, Grid
 
 from . import selectors, services
 
-field_login = login_required(login_url="/field/login/")
+field_login = login_required(login_url=reverse_lazy("field:login"))
 
 
 def _grid_from(request) -> Grid | None:
