@@ -19,7 +19,6 @@ from civicgrid.cases import services as cs
 from civicgrid.cases.models import Category, Flow
 from civicgrid.core.errors import DomainError
 from civicgrid.people.access import Principal
-from civicgrid.people.models import User
 
 from . import services
 from .models import MemberKind, OrgKind, PartyMember
@@ -134,13 +133,12 @@ def seed(ctx) -> None:
         m = next((x for x in members if x.kind == kind and x.user_id is None), None)
         if m is None:
             continue
-        user = User.objects.filter(username=username).first()
+        user = ctx.accounts.get(username)  # a named demo account (core/demo/people.py)
         if user is None:
-            user = User.objects.create_user(
-                username=username, password=ctx.password, full_name=m.person.name
-            )
+            continue
+        user.full_name = m.person.name
+        user.save(update_fields=["full_name"])
         services.member_link_account(member=m, user=user, actor=admin)
-        ctx.accounts[username] = user
         accounts[kind] = m
 
     # --- 包联 -------------------------------------------------------------------------------

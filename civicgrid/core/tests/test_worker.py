@@ -26,11 +26,12 @@ def test_worker_sweeps_before_processing_tasks_inside_its_heartbeat(monkeypatch)
         "heartbeat-start",
         "reclaim",
         "sla_sweep",
+        "liaison_remind",
         "db_worker",
         "heartbeat-stop",
     ]
     assert calls[0][1] == ("w1",)
-    assert calls[3][1] == (
+    assert calls[4][1] == (
         "--interval",
         "2.0",
         "--queue-name",

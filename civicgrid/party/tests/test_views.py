@@ -69,8 +69,8 @@ def test_portal_service_request_then_tracking(client, pw):
     assert r.status_code == 302
     case = Case.objects.get(flow=Flow.SERVICE)
     assert case.grid == pw.grid_a1
-    page = client.get(r["Location"]).content.decode()
-    assert "Order placed" in page
+    page = client.get(r["Location"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-state="reported"' in page and "Order placed" in page
 
 
 def test_portal_service_request_bad_input_is_a_form_error(client, pw):
