@@ -19,6 +19,7 @@ urlpatterns = [
     path("files/", include("civicgrid.cases.urls")),
     path("basedata/", include("civicgrid.basedata.urls")),
     path("mediation/", include("civicgrid.mediation.urls")),
+    path("", include("civicgrid.party.urls")),
     path("admin/", admin.site.urls),
 ]
 # No /media/ pattern, not even under DEBUG: stored files leave only through the checked views of

@@ -37,6 +37,7 @@ from .models import (
     CaseAction,
     Category,
     ExtensionRequest,
+    Flow,
     Priority,
     RequestState,
     SlaState,
@@ -263,6 +264,13 @@ def _notify_reporter(step: Step, kind: str, what: str) -> None:
 @CASES.handler("accept")
 def plan_accept(step: Step) -> None:
     case = step.case
+    if step.role == "grid_worker" and case.flow != Flow.SERVICE:
+        raise DomainError(
+            "permission_denied",
+            _("Only an operator may accept a case; grid workers take service orders."),
+            field="action",
+            status=403,
+        )
     category = resolve_category(step.inputs["category"])
     priority = as_priority(step.inputs["priority"])
     step.note = text(step, "note", required=False)
@@ -414,6 +422,9 @@ def plan_dispatch(step: Step) -> None:
             _plan_parts(step, [], changes)
         worker = _worker(worker_in)
         roles = (Role.GRID_WORKER, Role.GRID_CHIEF, Role.HANDLER)
+        if case.flow == Flow.SERVICE:
+            # 村社派单: a service order goes to a party member or volunteer (docs/party.md).
+            roles += (Role.PARTY_MEMBER,)
         if not in_scope(worker, case.scope_code, roles) or worker.is_superuser:
             raise DomainError(
                 "worker_out_of_scope",

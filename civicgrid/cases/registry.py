@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from civicgrid.core.workflow import Action, Input, Workflow
 
-from .models import OPEN_STATES, Case, CaseAction, Source, State
+from .models import OPEN_STATES, Case, CaseAction, Flow, Source, State
 
 S = State
 OPEN = tuple(OPEN_STATES)
@@ -131,6 +131,9 @@ def _may_whistle(case, caps, user) -> bool:
     from civicgrid.people.access import Principal
 
     return Principal.of(user).blows_whistle(case)
+def _operator_or_service_order(case, caps, user) -> bool:
+    # 网格接单: the grid's workers may take a service order; a case is filed by an operator.
+    return OPERATOR in caps or case.flow == Flow.SERVICE
 
 
 def _not_own_result(case, caps, user) -> bool:
@@ -160,7 +163,8 @@ CASES.add(
         summary="问题上报 Report a case",
     ),
     Action(
-        "accept", (S.REPORTED,), S.FILED, (OPERATOR,), order=10, style="primary",
+        "accept", (S.REPORTED,), S.FILED, (OPERATOR, GRID_WORKER), order=10, style="primary",
+        guard=_operator_or_service_order,
         inputs=(Input("category", "select", True, gettext_lazy("Category"),
                       help="category code (may correct the reporter's)"),
                 Input("priority", "select", True, gettext_lazy("Priority"), value_type=int,

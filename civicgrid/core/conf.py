@@ -186,6 +186,9 @@ class Options:
         "", _str, "Absolute base URL printed in QR codes; empty: the address of the request."
     )
     ONE_KEY_CATEGORY: str = _opt("0704", _str, "Category code of one-key emergency calls.")
+    SERVICE_ORDER_CLASSES: str = _opt(
+        "06", _str, "Comma-separated category class codes a citizen's service request may use."
+    )
     CONSOLE_POLL_SECONDS: int = _opt(
         15, _positive, "How often the console workbench fragments refresh."
     )

@@ -49,6 +49,7 @@ class Kind(models.TextChoices):
     WHISTLE_ACTED = "whistle_acted", _("Department acted on a whistle")
     WHISTLE_CANCELLED = "whistle_cancelled", _("Whistle call withdrawn")
     WHISTLE_SUPERVISED = "whistle_supervised", _("Report-in supervised")
+    LIAISON_VISIT_DUE = "liaison_visit_due", _("Liaison visit due this month")
     SYSTEM = "system", _("System notice")
 
 

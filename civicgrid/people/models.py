@@ -15,6 +15,7 @@ class Role(models.TextChoices):
     HANDLER = "handler", _("Handler")
     LEADER = "leader", _("Leader")
     ADMIN = "admin", _("Administrator")
+    PARTY_MEMBER = "party_member", _("Party member / volunteer")
 
 
 class Education(models.TextChoices):

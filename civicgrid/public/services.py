@@ -28,6 +28,7 @@ from civicgrid.cases.models import (
     Case,
     CaseAction,
     Category,
+    Flow,
     HandlingLevel,
     Priority,
     SlaUnit,
@@ -155,8 +156,11 @@ def citizen_report(
     client_id: str = "",
     attachments: list | None = None,
     actor: Any = None,
+    flow: str = Flow.CASE,
 ) -> tuple[Case, bool]:
     """A citizen's report from the portal. Returns (case, created).
+
+    ``flow`` ``service`` files a service request (群众点单, docs/party.md) instead of a problem.
 
     Anonymous reports need a mobile number (docs/domain.md §2; it is how the reporter is called back);
     a signed-in citizen may leave it out. Repeats of one form (same client id) return the first
@@ -213,6 +217,7 @@ def citizen_report(
             lng=lng,
             crs=crs,
             source=Source.CITIZEN,
+            flow=flow,
             address=address,
             reporter_name=name,
             reporter_phone=phone,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import citizen, views
 
 app_name = "public"
 urlpatterns = [
@@ -11,4 +11,7 @@ urlpatterns = [
     path("square/", views.square, name="square"),
     path("admission/", views.admission, name="admission"),
     path("admission.xlsx", views.admission_export, name="admission_export"),
+    path("duplicates/", citizen.duplicates, name="duplicates"),
+    path("matters/<str:public_id>/", citizen.matter, name="matter"),
+    path("my/reports/", citizen.my_reports, name="my_reports"),
 ]

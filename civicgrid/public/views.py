@@ -15,6 +15,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
 from shapely.geometry import mapping
 
+from civicgrid.cases.engine import state_label
 from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.security import net
@@ -140,19 +141,33 @@ def track(request: HttpRequest, code: str) -> HttpResponse:
         {
             "pc": pc,
             "case": pc.case,
-            "steps": [
+            "steps": _service_steps()
+            if pc.case.flow == "service"
+            else [
                 pgettext("progress step", "Reported"),
                 pgettext("progress step", "Filed"),
                 pgettext("progress step", "Assigned"),
                 pgettext("progress step", "Handling"),
                 pgettext("progress step", "Checking"),
             ],
+            "state_text": state_label(pc.case.state, pc.case.flow),
             "is_new": request.GET.get("new") == "1",
             "rated": request.GET.get("rated") == "1",
             "rate_error": rate_error,
             "scores": [5, 4, 3, 2, 1],
         },
     )
+
+
+def _service_steps() -> list[str]:
+    """The 六联单 vocabulary of a service order's progress bar (docs/party.md)."""
+    return [
+        pgettext("service step", "Order placed"),
+        pgettext("service step", "Order taken"),
+        pgettext("service step", "Dispatched"),
+        pgettext("service step", "Being fulfilled"),
+        pgettext("service step", "Checking"),
+    ]
 
 
 def _qr_svg(url: str, scale: int = 4) -> str:

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "civicgrid.notifications",
     "civicgrid.basedata",
     "civicgrid.mediation",
+    "civicgrid.party",
     "civicgrid.api",
     "civicgrid.ops",
 ]

@@ -230,6 +230,8 @@ def test_every_persona_in_scope(world, cats, action, persona):
     if persona == "handler_a" and state not in DISPATCHED:
         caps, visible = set(), False
     may = bool(caps & set(TRANSITIONS[action].roles))
+    if action == "accept" and caps == {"grid_worker"}:
+        may = False  # a grid worker takes service orders only (网格接单, docs/party.md)
     if may:
         case_act(case=case, action=action, actor=actor, **inputs)
         case.refresh_from_db()

@@ -59,6 +59,9 @@ ACCOUNTS = [
     Account("chief", Role.GRID_CHIEF, "street1", "Grid chief of a street"),
     Account("worker", Role.GRID_WORKER, "community1", "Grid worker of two grids"),
     Account("citizen", Role.CITIZEN, "city", "Citizen"),
+    # 党员履单 accounts; the party demo step links them to a party member and a volunteer.
+    Account("party_member", Role.PARTY_MEMBER, "community1", "Party member (党员履单)"),
+    Account("volunteer", Role.PARTY_MEMBER, "community1", "Volunteer (志愿者履单)"),
 ]
 
 

@@ -27,6 +27,7 @@ def test_worker_sweeps_before_processing_tasks_inside_its_heartbeat(monkeypatch)
         "reclaim",
         "sla_sweep",
         "visit_sweep",
+        "liaison_remind",
         "db_worker",
         "heartbeat-stop",
     ]

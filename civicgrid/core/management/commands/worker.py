@@ -49,6 +49,7 @@ class Command(TranslatedCommand):
             reclaim_orphans(worker_id)  # tasks a killed worker left running run again
             call_command("sla_sweep", stdout=self.stdout)
             call_command("visit_sweep", stdout=self.stdout)  # overdue base-data visits
+            call_command("liaison_remind", stdout=self.stdout)  # 包联 month-end reminders
             worker_args = [
                 "--interval",
                 str(opts["interval"]),
