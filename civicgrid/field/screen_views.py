@@ -55,6 +55,7 @@ def _strings() -> dict[str, str]:
         "checkin": _("Check-in"),
         "tooFar": _("too far from the place"),
         "close": _("Close"),
+        "points": _("%(n)s points"),
     }
 
 
