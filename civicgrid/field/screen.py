@@ -102,7 +102,8 @@ def screen_data(who, area: Area, day: dt.date | None = None, now: dt.datetime | 
 
     ``workers``: ``[id, name, grid code, status, lat, lng, last fix (epoch ms), km on the day,
     check-ins on the day]`` with status ``patrol`` / ``stale`` / ``off``; position fields are
-    null for a worker who never sent a fix. ``tracks``: ``[worker id, patrol id, encoded
+    null for a worker who never sent a fix (a worker on several teams is listed once, under
+    the first grid by code). ``grids``: ``{code: name}``. ``tracks``: ``[worker id, patrol id, encoded
     polyline]`` of the patrols overlapping the day.
     """
     now = now or timezone.now()
@@ -112,10 +113,12 @@ def screen_data(who, area: Area, day: dt.date | None = None, now: dt.datetime | 
     members = list(
         _members(prefix)
         .order_by("user_id", "grid__code")
-        .values_list("user_id", "user__full_name", "user__username", "grid__code")
+        .values_list("user_id", "user__full_name", "user__username", "grid__code", "grid__name")
     )
     workers: dict[int, list] = {}
-    for uid, full, username, gcode in members:
+    grids: dict[str, str] = {}
+    for uid, full, username, gcode, gname in members:
+        grids[gcode] = gname
         if uid not in workers:
             workers[uid] = [uid, full or username, gcode, OFF, None, None, None, 0.0, 0]
     ids = _members(prefix).values("user_id")
@@ -176,6 +179,7 @@ def screen_data(who, area: Area, day: dt.date | None = None, now: dt.datetime | 
         "bounds": _bounds(area),
         "totals": totals,
         "workers": listed,
+        "grids": grids,
         "tracks": out_tracks,
     }
 

@@ -19,8 +19,8 @@
     return e;
   }
   function fmt(s, vars) { return String(s).replace(/%\((\w+)\)s/g, function (_m, k) { return vars[k]; }); }
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
-  function clock(ms) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()); }
+  function two(n) { return (n < 10 ? "0" : "") + n; }
+  function clock(ms) { var d = new Date(ms); return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()); }
   function getJSON(url) {
     return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (r) {
       if (!r.ok) throw new Error(r.status);
@@ -50,7 +50,12 @@
   else el.classList.add("map-vector");
   L.control.scale({ imperial: false }).addTo(map);
   el.civicgridMap = map;
-  if (conf.bounds) map.fitBounds([[conf.bounds[1], conf.bounds[0]], [conf.bounds[3], conf.bounds[2]]], { padding: [10, 10] });
+  // Keep what matters clear of the worker panel (left) and the replay bar (bottom).
+  function pad(extraBottom) {
+    var wide = window.innerWidth > 900;
+    return { paddingTopLeft: [wide ? 370 : 20, 30], paddingBottomRight: [30, 30 + (extraBottom || 0)], maxZoom: 17 };
+  }
+  if (conf.bounds) map.fitBounds([[conf.bounds[1], conf.bounds[0]], [conf.bounds[3], conf.bounds[2]]], pad(0));
   else map.setView([39.5, 116.4], 10);
 
   /* Boundaries by extent: streets/communities when zoomed out, grids when zoomed in. */
@@ -78,10 +83,10 @@
   var trackLayer = L.layerGroup().addTo(map);
   var markerLayer = L.layerGroup().addTo(map);
   var replayLayer = L.layerGroup().addTo(map);
-  var workers = [], markers = {}, lines = {};
+  var workers = [], markers = {}, lines = {}, gridNames = {};
 
   function meta(w) {
-    var parts = [w[GRID]];
+    var parts = [gridNames[w[GRID]] || w[GRID]];
     parts.push(w[KM] + " " + T.km);
     parts.push(w[CHECKINS] + " " + T.checkins);
     parts.push(w[AT] ? T.lastFix + " " + clock(w[AT]) : T.noFix);
@@ -96,7 +101,7 @@
     var shown = 0, frag = document.createDocumentFragment();
     workers.forEach(function (w) {
       if (activeOnly && w[STATUS] === "off") return;
-      if (q && String(w[NAME]).toLowerCase().indexOf(q) < 0 && String(w[GRID]).indexOf(q) < 0) return;
+      if (q && String(w[NAME]).toLowerCase().indexOf(q) < 0 && String(w[GRID]).indexOf(q) < 0 && String(gridNames[w[GRID]] || "").indexOf(q) < 0) return;
       shown++;
       if (shown > 400) return; // the map shows all; the list the first 400 that match
       var li = document.createElement("li");
@@ -134,6 +139,7 @@
     var url = conf.data + "?area=" + encodeURIComponent(conf.area) + "&date=" + encodeURIComponent(conf.date);
     getJSON(url).then(function (data) {
       workers = data.workers;
+      gridNames = data.grids || {};
       Object.keys(data.totals).forEach(function (k) {
         var dd = document.querySelector('[data-total="' + k + '"]');
         if (dd) dd.textContent = data.totals[k];
@@ -208,7 +214,7 @@
       });
       L.circleMarker([pts[0][1], pts[0][2]], { radius: 5, color: "#fff", weight: 2, fillColor: "#1f8f4e", fillOpacity: 1 }).addTo(replayLayer);
       dot = L.circleMarker([pts[0][1], pts[0][2]], { radius: 8, color: "#fff", weight: 3, fillColor: "#1668dc", fillOpacity: 1 }).addTo(replayLayer);
-      map.fitBounds(bounds, { padding: [40, 40], maxZoom: 17 });
+      map.fitBounds(bounds, pad(130));
       $("ps-slider").max = pts.length - 1;
       show(0);
     }).catch(function () { $("ps-replay-meta").textContent = T.failed; });
