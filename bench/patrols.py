@@ -255,19 +255,35 @@ def setup(size: dict, rng: np.random.Generator) -> dict:
 
 
 def _walk(rng: np.random.Generator, grid, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """A walk of ~1 m/s, a fix every 30 s, inside the grid."""
-    steps = rng.normal(0, 25 / 111_000, size=(n, 2))
-    lat = np.clip(
-        rng.uniform(grid.min_lat, grid.max_lat) + np.cumsum(steps[:, 0]),
-        grid.min_lat,
-        grid.max_lat,
-    )
-    lng = np.clip(
-        rng.uniform(grid.min_lng, grid.max_lng) + np.cumsum(steps[:, 1]),
-        grid.min_lng,
-        grid.max_lng,
-    )
-    return lat, lng
+    """A patrol along streets: ~1 m/s with a fix every 30 s, going straight along a 70 m block
+    grid and turning at a crossing now and then, plus GPS noise (σ 4 m); inside the grid.
+
+    Real tracks follow streets, which is what simplification removes points from; a random walk
+    would keep nearly every fix and overstate the overview's size.
+    """
+    m_lat, m_lng = 1 / 111_000, 1 / (111_000 * np.cos(np.radians(grid.min_lat)))
+    y0, y1, x0, x1 = grid.min_lat, grid.max_lat, grid.min_lng, grid.max_lng
+    lat = rng.uniform(y0, y1)
+    lng = rng.uniform(x0, x1)
+    heading = int(rng.integers(0, 4))
+    lats, lngs = np.empty(n), np.empty(n)
+    walked = 0.0
+    for i in range(n):
+        step = 30.0 * rng.uniform(0.7, 1.2)
+        walked += step
+        if walked >= 70 and rng.random() < 0.3:  # a crossing: turn left or right
+            heading = (heading + (1 if rng.random() < 0.5 else 3)) % 4
+            walked = 0.0
+        dy, dx = ((1, 0), (0, 1), (-1, 0), (0, -1))[heading]
+        nlat, nlng = lat + dy * step * m_lat, lng + dx * step * m_lng
+        if not (y0 < nlat < y1 and x0 < nlng < x1):  # the grid's edge: turn back
+            heading = (heading + 2) % 4
+            dy, dx = ((1, 0), (0, 1), (-1, 0), (0, -1))[heading]
+            nlat, nlng = lat + dy * step * m_lat, lng + dx * step * m_lng
+        lat, lng = nlat, nlng
+        lats[i] = lat + rng.normal(0, 4) * m_lat
+        lngs[i] = lng + rng.normal(0, 4) * m_lng
+    return np.clip(lats, y0, y1), np.clip(lngs, x0, x1)
 
 
 def cleanup() -> None:
@@ -339,9 +355,9 @@ def _raw_screen(prefix: str, start: dt.datetime, end: dt.datetime) -> int:
         n += len(cur.fetchall())
         cur.execute(
             "SELECT p.id, p.worker_id, p.distance_m, p.point_count, p.overview FROM field_patrol p "
-            f"WHERE p.worker_id IN ({members}) AND p.started_at < %s "
+            f"WHERE p.worker_id IN ({members}) AND p.started_at < %s AND p.started_at >= %s "
             "AND (p.started_at >= %s OR p.last_point_at >= %s)",
-            [like, end, start, start],
+            [like, end, start - dt.timedelta(days=2), start, start],
         )
         n += len(cur.fetchall())
         cur.execute(

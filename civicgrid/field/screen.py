@@ -22,7 +22,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import Count, Q
+from django.db.models import BigIntegerField, Count, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,25 @@ SCREEN_ROLES = (Role.OPERATOR, Role.LEADER, Role.GRID_CHIEF, Role.ADMIN)
 STALE_S = tracks.MAX_GAP
 
 ON_PATROL, SIGNAL_LOST, OFF = "patrol", "stale", "off"
+# A patrol is looked for among those started at most this long before the day: it bounds the
+# range read from the (worker, started_at) index whatever the length of the history. A patrol
+# still running after two days is not a patrol but a phone left on, and starting the next one
+# ends it.
+LOOKBACK = dt.timedelta(days=2)
+
+
+class EpochMs(Func):
+    """A timestamp as integer milliseconds since 1970, computed by the database: parsing two
+    thousand timestamps in Python costs more than the query that reads them."""
+
+    output_field = BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"CAST(EXTRACT(EPOCH FROM {sql}) * 1000 AS bigint)", params
+        # SQLite keeps Django's text timestamps (UTC): julianday parses them.
+        return f"CAST(ROUND((julianday({sql}) - 2440587.5) * 86400000) AS INTEGER)", params
 
 
 def can_open(who) -> bool:
@@ -123,24 +142,25 @@ def screen_data(who, area: Area, day: dt.date | None = None, now: dt.datetime | 
             workers[uid] = [uid, full or username, gcode, OFF, None, None, None, 0.0, 0]
     ids = _members(prefix).values("user_id")
     now_ms = tracks.to_ms(now)
-    for wid, state, lat, lng, at in LatestPatrol.objects.filter(worker_id__in=ids).values_list(
-        "worker_id",
-        "patrol__state",
-        "patrol__last_lat",
-        "patrol__last_lng",
-        "patrol__last_point_at",
+    stale_ms = STALE_S * 1000
+    for wid, state, lat, lng, at_ms in (
+        LatestPatrol.objects.filter(worker_id__in=ids)
+        .annotate(at_ms=EpochMs("patrol__last_point_at"))
+        .values_list("worker_id", "patrol__state", "patrol__last_lat", "patrol__last_lng", "at_ms")
     ):
         w = workers.get(wid)
         if w is None:
             continue
-        if at is not None:
-            w[4], w[5], w[6] = round(lat, 6), round(lng, 6), tracks.to_ms(at)
+        if at_ms is not None:
+            w[4], w[5], w[6] = round(lat, 6), round(lng, 6), at_ms
         if state == PatrolState.ACTIVE:
-            fresh = at is not None and now_ms - tracks.to_ms(at) <= STALE_S * 1000
-            w[3] = ON_PATROL if fresh or at is None else SIGNAL_LOST
+            fresh = at_ms is None or now_ms - at_ms <= stale_ms
+            w[3] = ON_PATROL if fresh else SIGNAL_LOST
     rows = [
         list(r)
-        for r in Patrol.objects.filter(worker_id__in=ids, started_at__lt=end)
+        for r in Patrol.objects.filter(
+            worker_id__in=ids, started_at__lt=end, started_at__gte=start - LOOKBACK
+        )
         .filter(Q(started_at__gte=start) | Q(last_point_at__gte=start))
         .order_by("worker_id", "started_at")
         .values_list("pk", "worker_id", "distance_m", "point_count", "overview")
@@ -215,7 +235,9 @@ def worker_day(who, worker_id: int, day: dt.date) -> dict:
     name, codes = _worker_in_scope(who, worker_id)
     start, end = _day_bounds(day)
     patrols = list(
-        Patrol.objects.filter(worker_id=worker_id, started_at__lt=end)
+        Patrol.objects.filter(
+            worker_id=worker_id, started_at__lt=end, started_at__gte=start - LOOKBACK
+        )
         .filter(Q(started_at__gte=start) | Q(last_point_at__gte=start))
         .order_by("started_at")
     )

@@ -7,8 +7,9 @@ polylines; ``civicgrid.field.screen`` documents the fields. Out of scope answers
 from __future__ import annotations
 
 import datetime as dt
+import json
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Path, Router
@@ -28,7 +29,12 @@ def screen_get(request: HttpRequest, area: str = "", date: dt.date | None = None
     """``workers``: ``[id, name, grid, status, lat, lng, last fix ms, km, check-ins]``
     (status ``patrol`` / ``stale`` / ``off``); ``tracks``: ``[worker, patrol, polyline]``."""
     target = screen.screen_area_for(request, area)
-    return screen.screen_data(request, target, date)
+    data = screen.screen_data(request, target, date)
+    # Megabytes for a district: compact separators, and no schema pass over 2,000 rows.
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    response = HttpResponse(body, content_type="application/json")
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @router.get(
