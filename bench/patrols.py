@@ -53,8 +53,8 @@ STREETS = COMMUNITIES = GRIDS = 10  # per parent: 10 × 10 × 10 = 1,000 grids, 
 ORIGIN = (112.0, 37.0)  # lng, lat of the district's south-west corner
 GRID_DEG = 0.004  # a grid is ~350 m × 440 m
 SIZES = {
-    "small": {"points": 240, "days": 3, "samples": 15, "cases": 100_000},
-    "full": {"points": 960, "days": 30, "samples": 30, "cases": 1_000_000},
+    "small": {"points": 240, "days": 3, "samples": 30, "cases": 100_000},
+    "full": {"points": 960, "days": 30, "samples": 50, "cases": 1_000_000},
 }
 SCREEN_TARGET_MS = 300.0
 REPLAY_TARGET_MS = 100.0
