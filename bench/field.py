@@ -3,12 +3,17 @@
 Everything happens on the configured database, in a territory of its own (code range 1496…,
 no real prefecture) with bench users ``bench_fw_*``; all of it is deleted afterwards.
 
-- **ingest**: phones (one bench worker each, with its own API token, one active patrol) upload
-  batches of 100 points round-robin through ``POST /api/field/patrols/<uuid>/points`` in
-  process (Django's test client: URL routing, middleware, token auth, JSON parsing, the per-point
-  checks, the row lock, the insert and the patrol totals), next to loading the same number of
-  points into the same table raw — ``COPY … FROM STDIN`` on PostgreSQL, ``executemany`` of one
-  ``INSERT`` on SQLite (labelled as such).
+- **ingest** (after the replay set is loaded, so into a table of 1 M / 10 M points): phones
+  (one bench worker each, with its own API token, one active patrol) upload batches of 100
+  points, each with a batch id, through ``POST /api/field/patrols/<uuid>/points`` in process
+  (Django's test client: URL routing, middleware, token auth, JSON parsing, the per-point checks,
+  the row lock, the insert, the patrol totals, the batch receipt), shared among as many forked
+  upload processes as the machine has cores (``BENCH_FIELD_WORKERS``), as a production server's
+  sync workers would; the rate of one such worker is reported with it. A tenth of the batches
+  are then delivered again and must be answered ``replayed`` with nothing stored. Baseline:
+  loading the same number of points into the same table raw on one connection — ``COPY … FROM
+  STDIN`` on PostgreSQL, ``executemany`` of one ``INSERT`` on SQLite (labelled as such). Target
+  ≥ 10,000 points/s.
 - **replay**: one worker-day among 10,000,000 stored points (small: 1,000,000) generated with
   COPY/executemany — ``selectors.worker_day_track`` (scope check, the day's patrols, their
   points from the (patrol, recorded_at) index) — next to the same query with the index switched
