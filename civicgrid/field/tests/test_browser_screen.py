@@ -90,6 +90,13 @@ def test_operator_sees_the_area_and_replays_a_workers_day(
             )
             assert last == pytest.approx([pts[-1]["lat"], pts[-1]["lng"]], abs=1e-6)
             shot(page, "screen-replay")
+            # The dashboard's panel: km and check-ins per grid, loaded by HTMX.
+            page.goto(f"{live_server.url}/analytics/")
+            page.wait_for_selector("#patrol-grids tbody tr")
+            table = page.text_content("#patrol-grids tbody")
+            assert world.grid_a1.name in table and world.grid_a2.name in table  # walked across
+            page.locator("#patrol-panel").scroll_into_view_if_needed()
+            shot(page, "screen-dashboard")
             assert errors == []
         finally:
             browser.close()
