@@ -12,7 +12,7 @@
   // Row fields of /api/field/screen "workers".
   var ID = 0, NAME = 1, GRID = 2, STATUS = 3, LAT = 4, LNG = 5, AT = 6, KM = 7, CHECKINS = 8;
 
-  function text(s, tag, cls) {
+  function textEl(s, tag, cls) {
     var e = document.createElement(tag || "span");
     if (cls) e.className = cls;
     e.textContent = s === null || s === undefined ? "" : String(s);
@@ -72,7 +72,7 @@
       L.geoJSON(fc, {
         style: grids ? { color: "#7f97bd", weight: 1, fillColor: "#f4f7fb", fillOpacity: 0.6 } : { color: "#5d7aa8", weight: 1.2, fillColor: "#e4ebf5", fillOpacity: 0.45, dashArray: "4 3" },
         interactive: true,
-        onEachFeature: function (f, layer) { layer.bindTooltip(text(f.properties.name), { sticky: true }); }
+        onEachFeature: function (f, layer) { layer.bindTooltip(textEl(f.properties.name), { sticky: true }); }
       }).addTo(boundaries);
       boundaries.eachLayer(function (l) { if (l.bringToBack) l.bringToBack(); });
     }).catch(function () { lastUrl = ""; });
@@ -106,15 +106,15 @@
       if (shown > 400) return; // the map shows all; the list the first 400 that match
       var li = document.createElement("li");
       li.dataset.worker = w[ID];
-      var dot = text("", "span", "dot ps-dot-" + w[STATUS]);
+      var dot = textEl("", "span", "dot ps-dot-" + w[STATUS]);
       dot.title = T[w[STATUS]] || w[STATUS];
       li.appendChild(dot);
-      li.appendChild(text(w[NAME], "span", "n"));
-      var btn = text(T.replay, "button", "btn btn-sm");
+      li.appendChild(textEl(w[NAME], "span", "n"));
+      var btn = textEl(T.replay, "button", "btn btn-sm");
       btn.type = "button";
       btn.dataset.replay = w[ID];
       li.appendChild(btn);
-      li.appendChild(text((T[w[STATUS]] || "") + " · " + meta(w), "span", "m"));
+      li.appendChild(textEl((T[w[STATUS]] || "") + " · " + meta(w), "span", "m"));
       frag.appendChild(li);
     });
     list.appendChild(frag);
@@ -123,11 +123,11 @@
 
   function popup(w) {
     var box = document.createElement("div");
-    box.appendChild(text(w[NAME], "strong"));
+    box.appendChild(textEl(w[NAME], "strong"));
     box.appendChild(document.createElement("br"));
-    box.appendChild(text((T[w[STATUS]] || "") + " · " + meta(w), "span", "small"));
+    box.appendChild(textEl((T[w[STATUS]] || "") + " · " + meta(w), "span", "small"));
     box.appendChild(document.createElement("br"));
-    var btn = text(T.replay, "button", "btn btn-sm");
+    var btn = textEl(T.replay, "button", "btn btn-sm");
     btn.type = "button";
     btn.dataset.replay = w[ID];
     box.appendChild(btn);
@@ -156,7 +156,7 @@
       workers.forEach(function (w) {
         if (w[LAT] === null) return;
         var m = L.circleMarker([w[LAT], w[LNG]], { radius: w[STATUS] === "off" ? 4 : 6, color: "#fff", weight: 1.5, fillColor: COLORS[w[STATUS]], fillOpacity: 1, renderer: renderer });
-        m.bindTooltip(text(w[NAME]), { direction: "top" });
+        m.bindTooltip(textEl(w[NAME]), { direction: "top" });
         m.bindPopup(function () { return popup(w); });
         m.addTo(markerLayer);
         markers[w[ID]] = m;
@@ -193,9 +193,9 @@
       $("ps-replay-meta").textContent = data.date + " · " + km.toFixed(2) + " " + T.km + " · " + fmt(T.points, { n: pts.length }) + " · " + data.checkins.length + " " + T.checkins;
       data.checkins.forEach(function (c) {
         var pin = L.marker([c[1], c[2]], { icon: L.divIcon({ className: "ps-pin" + (c[4] ? "" : " far"), iconSize: [14, 14] }) });
-        pin.bindTooltip(text(clock(c[0]) + " " + c[3] + (c[4] ? "" : " (" + T.tooFar + ")")));
+        pin.bindTooltip(textEl(clock(c[0]) + " " + c[3] + (c[4] ? "" : " (" + T.tooFar + ")")));
         pin.addTo(replayLayer);
-        var li = text(clock(c[0]) + " " + T.checkin + " " + c[3] + " · " + c[5] + " m", "li", c[4] ? "" : "far");
+        var li = textEl(clock(c[0]) + " " + T.checkin + " " + c[3] + " · " + c[5] + " m", "li", c[4] ? "" : "far");
         $("ps-checkins").appendChild(li);
       });
       if (!pts.length) {
