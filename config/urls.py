@@ -10,6 +10,7 @@ urlpatterns = [
     path("", include("civicgrid.core.urls")),
     path("territory/", include("civicgrid.territory.urls")),
     path("console/audit/", include("civicgrid.audit.urls")),
+    path("console/patrols/", include("civicgrid.field.screen_urls")),
     path("console/", include("civicgrid.console.urls")),
     path("analytics/", include("civicgrid.analytics.urls")),
     path("field/basedata/", include("civicgrid.basedata.mobile_urls")),

@@ -302,7 +302,11 @@ def patrol_points(request: HttpRequest, key: str, payload: FieldPointsIn):
     """Each point: ``{"t": epoch ms, "lat", "lng", "acc"}``. Every point is accepted, counted
     as a duplicate (already stored) or rejected with a reason (see ``rejected``)."""
     result = services.trackpoints_ingest(
-        actor=request.user, patrol=key, points=payload.points, crs=payload.crs
+        actor=request.user,
+        patrol=key,
+        points=payload.points,
+        crs=payload.crs,
+        batch_id=payload.batch_id,
     )
     patrol = result.patrol
     patrol.worker = request.user
@@ -312,6 +316,7 @@ def patrol_points(request: HttpRequest, key: str, payload: FieldPointsIn):
         "duplicates": result.duplicates,
         "rejected": [r.as_dict() for r in result.rejected],
         "patrol": patrol_out(patrol, names={}),
+        "replayed": result.replayed,
     }
 
 
@@ -375,3 +380,9 @@ def checkin(request: HttpRequest, payload: FieldCheckInIn):
 def checkin_list(request: HttpRequest, worker: ObjectId | None = None, limit: Limit = 50):
     rows = selectors.checkin_list_for(request.user, worker=worker, limit=limit)
     return [checkin_out(c) for c in rows]
+
+
+# The patrol screen's JSON (/api/field/screen...), in a module of its own.
+from .screen_api import router as _screen_router  # noqa: E402
+
+router.add_router("/screen", _screen_router)

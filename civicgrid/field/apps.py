@@ -6,3 +6,8 @@ class FieldConfig(AppConfig):
     name = "civicgrid.field"
     label = "field"
     verbose_name = _("Field")
+
+    def ready(self) -> None:
+        from . import latest
+
+        latest.connect()

@@ -105,6 +105,9 @@ class Patrol(models.Model):
     last_lat = models.FloatField(null=True, blank=True, editable=False)
     last_lng = models.FloatField(null=True, blank=True, editable=False)
     last_grid = models.CharField(max_length=15, blank=True, editable=False)
+    # The track simplified for the one-screen overview (civicgrid.field.overview): an encoded
+    # polyline, extended on every in-order upload, rebuilt with the totals otherwise.
+    overview = models.TextField(_("simplified track"), blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
@@ -237,3 +240,32 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.client_id}"
+
+
+class LatestPatrol(models.Model):
+    """Each worker's most recently started patrol: the patrol screen's "last position" index.
+
+    Written when a patrol is created (``post_save``, an upsert that keeps the later start), so
+    ingest writes nothing extra: the position itself is the patrol's ``last_*`` columns, which
+    every upload already updates. One row per worker; the screen reads an area's workers with one
+    indexed query joined to their patrols.
+    """
+
+    worker = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("grid worker"),
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+    )
+    patrol = models.ForeignKey(
+        Patrol, verbose_name=_("patrol"), on_delete=models.CASCADE, related_name="+"
+    )
+    started_at = models.DateTimeField(_("started at"))
+
+    class Meta:
+        verbose_name = _("latest patrol")
+        verbose_name_plural = _("latest patrols")
+
+    def __str__(self) -> str:
+        return f"{self.worker_id} → {self.patrol_id}"

@@ -22,11 +22,14 @@ class FieldPointsIn(Schema):
     # with its reason instead of failing the whole batch.
     points: list[Any]
     crs: str = "wgs84"
+    # A UUID made on the phone per batch: a retried delivery gets the first answer back.
+    batch_id: str | None = None
 
 
 class FieldRejectedOut(Schema):
     index: int
     reason: str
+    field: str = "t"
     message: str
     t: Any = None
 
@@ -55,6 +58,7 @@ class FieldIngestOut(Schema):
     duplicates: int
     rejected: list[FieldRejectedOut]
     patrol: FieldPatrolOut
+    replayed: bool = False
 
 
 class FieldTrackOut(Schema):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -316,10 +317,69 @@ def patrol_stop(*, actor: User, patrol: Patrol, ended_at: Any = None) -> Patrol:
 
 
 def trackpoints_ingest(
-    *, actor: User, patrol: Patrol | str | int, points: list, crs: str = "wgs84"
+    *,
+    actor: User,
+    patrol: Patrol | str | int,
+    points: list,
+    crs: str = "wgs84",
+    batch_id: Any = None,
 ) -> tracks.IngestResult:
     """Accept a batch of GPS points of the actor's own patrol, given as a Patrol, its id or
-    its UUID (see ``tracks``). Anyone else's patrol answers 404."""
+    its UUID (see ``tracks``). Anyone else's patrol answers 404.
+
+    ``batch_id`` (a UUID made on the phone, optional): a repeated delivery gets the first
+    answer back (``replayed``) without checking or counting its points again — the points are
+    idempotent by (patrol, time) anyway, the batch id also keeps ``rejected_count`` and the
+    answer exact. A batch id already used for another patrol or another kind is a conflict.
+    """
+    if batch_id not in (None, ""):
+        key = str(parse_uuid(batch_id, "batch_id"))
+        done = Receipt.objects.filter(user=actor, client_id=key).first()
+        if done is not None:
+            return _batch_replay(actor, patrol, done)
+        try:
+            return _ingest(actor, patrol, points, crs, receipt=(actor.pk, key))
+        except IntegrityError:
+            # A parallel delivery of the same batch committed first: answer as it did.
+            done = Receipt.objects.filter(user=actor, client_id=key).first()
+            if done is None:
+                raise
+            return _batch_replay(actor, patrol, done)
+    return _ingest(actor, patrol, points, crs)
+
+
+def _batch_replay(actor: User, patrol: Patrol | str | int, done: Receipt) -> tracks.IngestResult:
+    found = Patrol.objects.filter(_patrol_lookup(patrol), worker_id=actor.pk).first()
+    if found is None:
+        raise NotFound(_("patrol"))
+    if done.kind != tracks.BATCH_RECEIPT or done.object_id != found.pk:
+        raise Conflict(
+            "client_id_conflict",
+            _("batch_id %(id)s was already used for another upload.") % {"id": done.client_id},
+            field="batch_id",
+        )
+    r = done.response
+    return tracks.IngestResult(
+        accepted=r["accepted"],
+        duplicates=r["duplicates"],
+        rejected=[tracks.Rejected.from_dict(x) for x in r["rejected"]],
+        patrol=found,
+        replayed=True,
+    )
+
+
+def _patrol_lookup(patrol: Patrol | str | int) -> Q:
+    if isinstance(patrol, Patrol):
+        return Q(pk=patrol.pk)
+    if str(patrol).isdigit():
+        return Q(pk=int(patrol))
+    try:
+        return Q(uuid=uuid_mod.UUID(str(patrol)))
+    except ValueError:
+        raise NotFound(_("patrol")) from None
+
+
+def _ingest(actor, patrol, points, crs, receipt=None) -> tracks.IngestResult:
     if isinstance(patrol, Patrol):
         lookup = {"pk": patrol.pk}
     elif str(patrol).isdigit():
@@ -329,7 +389,9 @@ def trackpoints_ingest(
             lookup = {"uuid": uuid_mod.UUID(str(patrol))}
         except ValueError:
             raise NotFound(_("patrol")) from None
-    return tracks.ingest(lookup={**lookup, "worker_id": actor.pk}, points=points, crs=crs)
+    return tracks.ingest(
+        lookup={**lookup, "worker_id": actor.pk}, points=points, crs=crs, receipt=receipt
+    )
 
 
 # --- key places and check-ins ----------------------------------------------------------------

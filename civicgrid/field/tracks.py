@@ -36,6 +36,7 @@ from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.territory import crs as crs_mod
 from civicgrid.territory.spatial import locate_many
 
+from . import overview
 from .models import Patrol, TrackPoint
 
 GEOD = Geod(ellps="WGS84")
@@ -44,6 +45,7 @@ SKEW_MS = FUTURE_SKEW // dt.timedelta(milliseconds=1)
 MAX_SPEED = 50.0  # m/s (180 km/h): nothing a grid worker does on duty is faster
 MAX_GAP = 600  # s
 MAX_BATCH = 1000
+BATCH_RECEIPT = "track_batch"  # Receipt.kind of an uploaded batch with a batch id
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -53,9 +55,20 @@ class Rejected:
     reason: str
     message: str
     t: Any = None
+    field: str = "t"  # the point's field at fault
 
     def as_dict(self) -> dict:
-        return {"index": self.index, "reason": self.reason, "message": self.message, "t": self.t}
+        return {
+            "index": self.index,
+            "reason": self.reason,
+            "field": self.field,
+            "message": self.message,
+            "t": self.t,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Rejected:
+        return cls(d["index"], d["reason"], d["message"], d.get("t"), d.get("field", "t"))
 
 
 @dataclass
@@ -64,6 +77,14 @@ class IngestResult:
     duplicates: int = 0
     rejected: list[Rejected] = field(default_factory=list)
     patrol: Patrol | None = None  # the patrol with its new totals
+    replayed: bool = False  # a batch id seen before: the first answer, nothing stored again
+
+    def as_receipt(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": [r.as_dict() for r in self.rejected],
+        }
 
 
 @dataclass
@@ -124,8 +145,30 @@ def parse_time(value: Any) -> int | None:
 
 
 def _parse(index: int, raw: Any) -> _Pt | Rejected:
+    # Fast path for what the phones send: {"t": int ms, "lat": float, "lng": float, "acc": n}.
+    if type(raw) is dict:
+        t, lat, lng, acc = raw.get("t"), raw.get("lat"), raw.get("lng"), raw.get("acc", 0)
+        if (
+            type(t) is int
+            and type(lat) is float
+            and type(lng) is float
+            and type(acc) in (int, float)
+            and -90.0 <= lat <= 90.0
+            and -180.0 <= lng <= 180.0
+            and 0 <= acc < 32767
+            and "recorded_at" not in raw
+            and "accuracy" not in raw
+        ):
+            a = int(round(acc)) if "acc" in raw else None
+            return _Pt(ms=t, lat=lat, lng=lng, acc=a, index=index)
+    return _parse_slow(index, raw)
+
+
+def _parse_slow(index: int, raw: Any) -> _Pt | Rejected:
     if not isinstance(raw, dict):
-        return Rejected(index, "malformed", _("A point must be an object {t, lat, lng, acc}."))
+        return Rejected(
+            index, "malformed", _("A point must be an object {t, lat, lng, acc}."), field=""
+        )
     tname, traw = _number(raw, "t", "recorded_at")
     ms = parse_time(traw)
     if ms is None:
@@ -135,6 +178,7 @@ def _parse(index: int, raw: Any) -> _Pt | Rejected:
             _("%(field)s must be a time (milliseconds since 1970 or ISO 8601 with a zone).")
             % {"field": tname},
             traw,
+            tname,
         )
     values = {}
     for name, limit in (("lat", 90.0), ("lng", 180.0)):
@@ -146,6 +190,7 @@ def _parse(index: int, raw: Any) -> _Pt | Rejected:
                 _("%(field)s must be a number between -%(limit)s and %(limit)s.")
                 % {"field": name, "limit": int(limit)},
                 traw,
+                name,
             )
         values[name] = v
     aname, araw = _number(raw, "acc", "accuracy")
@@ -158,6 +203,7 @@ def _parse(index: int, raw: Any) -> _Pt | Rejected:
                 "malformed",
                 _("%(field)s must be a non-negative number of metres.") % {"field": aname},
                 traw,
+                aname,
             )
         acc = min(int(round(a)), 32767)
     return _Pt(ms=ms, lat=values["lat"], lng=values["lng"], acc=acc, index=index)
@@ -259,6 +305,7 @@ def recompute(patrol: Patrol, own: set[str] | None = None) -> None:
         patrol.distance_m, patrol.tracked_s, patrol.grid_stats, patrol.own_grid_s = 0, 0, {}, 0
         patrol.first_point_at = patrol.last_point_at = patrol.last_lat = patrol.last_lng = None
         patrol.last_grid = ""
+        patrol.overview = ""
         return
     ms = np.array([to_ms(r[0]) for r in rows], dtype=np.int64)
     lats = np.array([r[1] for r in rows], dtype=np.float64)
@@ -272,6 +319,7 @@ def recompute(patrol: Patrol, own: set[str] | None = None) -> None:
     patrol.first_point_at = rows[0][0]
     patrol.last_point_at, patrol.last_lat, patrol.last_lng = rows[-1]
     patrol.last_grid = codes[-1] or ""
+    patrol.overview = overview.build([(r[1], r[2]) for r in rows])
 
 
 # --- ingest ----------------------------------------------------------------------------------
@@ -284,12 +332,15 @@ def ingest(
     points: list,
     crs: str = "wgs84",
     now: dt.datetime | None = None,
+    receipt: tuple[int, str] | None = None,
 ) -> IngestResult:
     """Check and store one batch for a patrol, given as ``patrol`` or as a ``lookup`` of
     filters that also says who may upload (e.g. ``uuid`` and ``worker``; NotFound otherwise).
 
     Runs in one transaction with the patrol row locked, so two deliveries of one batch are
     serialised: the second finds every point stored and reports them as duplicates.
+    ``receipt`` (user id, batch client id) stores the answer in the same transaction
+    (``Receipt``), so that a retried batch gets it back (``services.trackpoints_ingest``).
     """
     if not isinstance(points, list):
         raise DomainError("invalid", _("points must be a list."), field="points")
@@ -336,17 +387,22 @@ def ingest(
             if p.ms > limit_ms:
                 reason = (
                     "future",
-                    _("Recorded %(s)s s in the future (the phone's clock is wrong).")
+                    _("t: recorded %(s)s s in the future (the phone's clock is wrong).")
                     % {"s": round((p.ms - to_ms(now)) / 1000)},
+                    "t",
                 )
             elif p.ms < start_ms:
-                reason = ("before_start", _("Recorded before the patrol started."))
+                reason = ("before_start", _("t: recorded before the patrol started."), "t")
             elif end_ms is not None and p.ms > end_ms:
-                reason = ("after_end", _("Recorded after the patrol ended."))
+                reason = ("after_end", _("t: recorded after the patrol ended."), "t")
             elif crs_mod.out_of_china(p.lat, p.lng):
-                reason = ("outside_china", _("The position is outside China."))
+                reason = (
+                    "outside_china",
+                    _("lat, lng: the position is outside China."),
+                    "lat",
+                )
             if reason:
-                result.rejected.append(Rejected(p.index, reason[0], reason[1], p.ms))
+                result.rejected.append(Rejected(p.index, reason[0], reason[1], p.ms, reason[2]))
             else:
                 fresh.append(p)
         fresh.sort(key=lambda p: (p.ms, p.index))
@@ -363,7 +419,17 @@ def ingest(
         result.accepted = len(accepted)
         _update_totals(patrol, accepted, result, now)
         result.patrol = patrol
-    result.rejected.sort(key=lambda r: r.index)
+        result.rejected.sort(key=lambda r: r.index)
+        if receipt is not None:
+            from .models import Receipt
+
+            Receipt.objects.create(
+                user_id=receipt[0],
+                client_id=receipt[1],
+                kind=BATCH_RECEIPT,
+                object_id=patrol.pk,
+                response=result.as_receipt(),
+            )
     return result
 
 
@@ -374,10 +440,38 @@ def _async_commit() -> bool:
 
 
 def _insert(patrol_id: int, points: list[_Pt]) -> None:
-    """One multi-row INSERT. Plain SQL: building a model instance per point costs more than the
-    database work; ON CONFLICT DO NOTHING is belt and braces, the row lock already serialises."""
+    """One INSERT for the batch. Plain SQL: building a model instance per point costs more than
+    the database work; ON CONFLICT DO NOTHING is belt and braces, the row lock already serialises.
+
+    On PostgreSQL the rows travel as four arrays through ``unnest`` (one statement of five
+    parameters whatever the batch size, so the server parses and plans one small statement
+    instead of a VALUES list of 500 parameters); elsewhere a multi-row VALUES list.
+    """
     table = connection.ops.quote_name(TrackPoint._meta.db_table)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                f"INSERT INTO {table} (patrol_id, recorded_at, lat, lng, accuracy) "
+                "SELECT %s, timestamptz 'epoch' + t * interval '1 millisecond', la, ln, acc "
+                "FROM unnest("
+                "%s::bigint[], %s::float8[], %s::float8[], %s::smallint[]) AS u(t, la, ln, acc) "
+                "ON CONFLICT DO NOTHING",
+                [
+                    patrol_id,
+                    [p.ms for p in points],
+                    [p.lat for p in points],
+                    [p.lng for p in points],
+                    [p.acc for p in points],
+                ],
+            )
+        return
     adapt = connection.ops.adapt_datetimefield_value
+    if connection.vendor == "sqlite":
+
+        def adapt(value: dt.datetime) -> str:
+            # What Django's SQLite adapter writes (naive UTC text), without its checks per row.
+            return str(value.replace(tzinfo=None))
+
     for i in range(0, len(points), 500):
         chunk = points[i : i + 500]
         params: list = []
@@ -410,6 +504,10 @@ def _check_speeds(patrol: Patrol, batch: list[_Pt], result: IngestResult) -> lis
         after = qs.filter(recorded_at__gt=hi).order_by("recorded_at").values_list(*cols)[:1]
         for rows in (before, inside, after):
             stored.extend(_Pt(to_ms(t), la, ln, None, stored=True) for t, la, ln in rows)
+    if not stored or (len(stored) == 1 and stored[0].ms < batch[0].ms):
+        fast = _in_order_speeds(stored[0] if stored else None, batch)
+        if fast is not None:
+            return fast
     stored_ms = {p.ms for p in stored}
     timeline = sorted(stored + batch, key=lambda p: (p.ms, not p.stored))
     # The next stored point after each position, found walking backwards.
@@ -438,15 +536,33 @@ def _check_speeds(patrol: Patrol, batch: list[_Pt], result: IngestResult) -> lis
                 Rejected(
                     p.index,
                     "impossible_speed",
-                    _("%(v)s m/s from the neighbouring point is faster than %(max)s m/s.")
+                    _("lat, lng: %(v)s m/s from the neighbouring point is faster than %(max)s m/s.")
                     % {"v": round(worst, 1), "max": int(MAX_SPEED)},
                     p.ms,
+                    "lat",
                 )
             )
             continue
         accepted.append(p)
         last_ok = p
     return accepted
+
+
+def _in_order_speeds(last: _Pt | None, batch: list[_Pt]) -> list[_Pt] | None:
+    """The whole batch when every step (from the patrol's last point on) is plausible: one
+    vectorised geodesic call instead of one per point. None: some step is too fast, and the
+    point-by-point walk decides which points go."""
+    pts = [last, *batch] if last is not None else batch
+    if len(pts) < 2:
+        return list(batch)
+    ms = np.fromiter((p.ms for p in pts), dtype=np.int64, count=len(pts))
+    lats = np.fromiter((p.lat for p in pts), dtype=np.float64, count=len(pts))
+    lngs = np.fromiter((p.lng for p in pts), dtype=np.float64, count=len(pts))
+    _f, _b, dist = GEOD.inv(lngs[:-1], lats[:-1], lngs[1:], lats[1:])
+    secs = np.maximum(np.diff(ms) / 1000.0, 1.0)
+    if np.all(np.abs(dist) / secs <= MAX_SPEED):
+        return list(batch)
+    return None
 
 
 def _update_totals(
@@ -474,6 +590,12 @@ def _update_totals(
             patrol.tracked_s = int(round(patrol.tracked_s + secs))
             patrol.grid_stats = _merge_stats(patrol.grid_stats, per)
             patrol.own_grid_s = _own_seconds(patrol.grid_stats, own)
+            if patrol.overview or patrol.last_point_at is None:
+                # An overview left empty by a bulk load is built when the screen first needs it.
+                prev = (patrol.last_lat, patrol.last_lng) if patrol.overview else None
+                patrol.overview = overview.extend(
+                    patrol.overview, [(p.lat, p.lng) for p in accepted], last=prev
+                )
             if patrol.first_point_at is None:
                 patrol.first_point_at = from_ms(accepted[0].ms)
             last = accepted[-1]
@@ -492,5 +614,6 @@ def _update_totals(
             "last_lat",
             "last_lng",
             "last_grid",
+            "overview",
         ]
     patrol.save(update_fields=fields)
