@@ -70,6 +70,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id and the request metrics see every response.
     "civicgrid.ops.middleware.ObservabilityMiddleware",
+    # A full media disk answers 507 with a clear message (nothing of the action was kept).
+    "civicgrid.ops.middleware.StorageFullMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
