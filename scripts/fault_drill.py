@@ -234,20 +234,18 @@ def _post(url: str, body: bytes, ctype: str, headers: dict | None = None) -> tup
 
 
 def _fill(folder: Path) -> Path:
+    """Fill the filesystem of ``folder`` to the last byte (unbuffered writes, smaller and smaller)."""
     filler = folder / "filler.bin"
-    with open(filler, "wb") as f:
-        try:
-            while True:
-                f.write(b"\0" * 65536)
-                f.flush()
-        except OSError:
-            pass
-        try:
-            while True:  # the last blocks, byte by byte in small pieces
-                f.write(b"\0" * 512)
-                f.flush()
-        except OSError:
-            pass
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 16, 1 << 12, 1 << 9, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
     return filler
 
 

@@ -1,7 +1,7 @@
 """Create, drop or ensure a PostgreSQL database (used by .ci/run, bench and make prod).
 
-    pg_db.py create|drop BASE_URL NAME   (create drops an existing one first)
-    pg_db.py ensure DATABASE_URL         (creates the database of the URL only if it is missing)
+pg_db.py create|drop BASE_URL NAME   (create drops an existing one first)
+pg_db.py ensure DATABASE_URL         (creates the database of the URL only if it is missing)
 """
 
 import sys

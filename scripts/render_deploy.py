@@ -60,7 +60,9 @@ def render_nginx(prefix: Path, listen: str, upstream: str, server_name: str) -> 
         "USER_DIRECTIVE": f"user {pwd.getpwuid(os.getuid()).pw_name};" if os.getuid() == 0 else "",
     }
     (prefix / "proxy.conf").write_text((DEPLOY / "nginx" / "proxy.conf").read_text())
-    (prefix / "civicgrid.conf").write_text(fill((DEPLOY / "nginx" / "civicgrid.conf").read_text(), values))
+    (prefix / "civicgrid.conf").write_text(
+        fill((DEPLOY / "nginx" / "civicgrid.conf").read_text(), values)
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(fill((DEPLOY / "nginx" / "standalone.conf").read_text(), values))
     return conf
