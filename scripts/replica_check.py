@@ -85,7 +85,9 @@ class Queries:
 def received(client: Client) -> tuple[int, dict]:
     with Queries() as q:
         resp = client.get(INDICATORS)
-    check(resp.status_code == 200, f"{INDICATORS} answered {resp.status_code}: {resp.content[:200]}")
+    check(
+        resp.status_code == 200, f"{INDICATORS} answered {resp.status_code}: {resp.content[:200]}"
+    )
     return resp.json()["values"]["received"], q.n
 
 
@@ -120,7 +122,19 @@ writer, reader = Client(), Client()
 user = User.objects.get(username="city_operator")
 writer.force_login(user)
 reader.force_login(user)
-before, _ = received(reader)
+# The first indicator read builds the working-hours calendar (a write: that client is pinned for
+# REPLICA_PIN_SECONDS); drop the reader's pin and let the replica replay the calendar first.
+received(reader)
+reader.cookies.pop(REPLICA_PIN_COOKIE, None)
+with connections["default"].cursor() as cur:
+    cur.execute("SELECT pg_current_wal_lsn()::text")
+    lsn = cur.fetchone()[0]
+start = time.perf_counter()
+while not replica_sql(f"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn")[0]:
+    check(time.perf_counter() - start < 30, "the replica never replayed the calendar")
+    time.sleep(0.05)
+before, q_before = received(reader)
+check(q_before["replica"] > 0 and q_before["default"] == 0, f"reads not on the replica: {q_before}")
 
 # 2. pause replay: from now on the replica misses what the primary writes.
 replica_sql("SELECT pg_wal_replay_pause()")
