@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from bench._stack import PrivateCluster, Stack, kill9, report_until_done  # noqa: E402
 

@@ -37,6 +37,7 @@ from locust.env import Environment
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 from bench._stack import PrivateCluster, Stack  # noqa: E402
 
@@ -192,7 +193,7 @@ def _photo() -> bytes:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--seconds", type=float, default=45)
     ap.add_argument("--max-requests", type=int, default=4000)
     ap.add_argument("--users", type=int, default=46, help="8 operators : 30 workers : 4 : 4")
     args = ap.parse_args()
@@ -258,7 +259,9 @@ def main() -> None:
             f"{r['endpoint'][:48]:48} {r['requests']:>8} {r['errors']:>6} "
             f"{r['p50_ms']:>7.0f} {r['p95_ms']:>7.0f}"
         )
-    errors = {str(k): v.occurrences for k, v in env.stats.errors.items()}
+    errors = {
+        f"{v.method} {v.name}: {v.error}"[:200]: v.occurrences for v in env.stats.errors.values()
+    }
     queue_p95 = max(
         (
             r["p95_ms"]

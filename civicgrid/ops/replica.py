@@ -74,12 +74,17 @@ class replica_reads(ContextDecorator):  # noqa: N801 - used like a function
         return False
 
 
+def _label(model) -> str:
+    # app_label.model_name: also on the database cache's stand-in model, which has no label.
+    return f"{model._meta.app_label}.{model._meta.model_name}"
+
+
 class ReplicaRouter:
     def db_for_read(self, model, **hints):
         if not _allowed.get() or not has_replica():
             return DEFAULT_DB_ALIAS
         pin = _pin.get()
-        if pin is not None and (pin.pinned or model._meta.label_lower in pin.models):
+        if pin is not None and (pin.pinned or _label(model) in pin.models):
             return DEFAULT_DB_ALIAS
         if connections[DEFAULT_DB_ALIAS].in_atomic_block:
             return DEFAULT_DB_ALIAS
@@ -91,7 +96,7 @@ class ReplicaRouter:
             if pin.request:
                 pin.pinned = pin.wrote = True
             else:
-                pin.models.add(model._meta.label_lower)
+                pin.models.add(_label(model))
         return DEFAULT_DB_ALIAS
 
     def allow_relation(self, obj1, obj2, **hints):

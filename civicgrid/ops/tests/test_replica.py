@@ -60,6 +60,21 @@ def test_a_task_reads_what_it_wrote_from_the_primary_and_the_rest_from_the_repli
     assert task()[0] == "replica"
 
 
+def test_the_database_cache_is_routed_too(replica):
+    """django's database cache routes a stand-in model without ``label_lower``."""
+    from django.core.cache.backends.db import DatabaseCache
+
+    entry = DatabaseCache("civicgrid_cache", {}).cache_model_class
+
+    @replica_reads()
+    def task():
+        before = router.db_for_read(entry)
+        router.db_for_write(entry)
+        return before, router.db_for_read(entry)
+
+    assert task() == ("replica", "default")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_reads_inside_a_transaction_stay_on_the_primary(replica):
     with replica_reads():
