@@ -118,14 +118,26 @@ class Stack:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _popen(self, args: list[str]) -> subprocess.Popen:
-        out = subprocess.DEVNULL if self.quiet else None
+    def _popen(self, args: list[str], log: str) -> subprocess.Popen:
+        """Start a process; its output goes to ``<tmp>/<log>.log`` (``log_tail``) when quiet."""
+        out = open(self.tmp / f"{log}.log", "ab") if self.quiet else None  # noqa: SIM115
         p = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=out, stderr=out)
+        if out is not None:
+            out.close()
         self.procs.append(p)
         return p
 
+    def log_tail(self, log: str, lines: int = 80) -> str:
+        path = self.tmp / f"{log}.log"
+        if not path.exists():
+            return ""
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
     def start_worker(self, worker_id: str) -> subprocess.Popen:
-        p = self._popen([PY, "manage.py", "worker", "--interval", "0.2", "--worker-id", worker_id])
+        p = self._popen(
+            [PY, "manage.py", "worker", "--interval", "0.2", "--worker-id", worker_id],
+            f"worker-{worker_id}",
+        )
         self.task_workers.append(p)
         return p
 
@@ -159,9 +171,12 @@ class Stack:
         ).stdout.strip()
         try:
             self.gunicorn = self._popen(
-                [str(ROOT / ".venv/bin/gunicorn"), "--config", "deploy/gunicorn.conf.py"]
+                [str(ROOT / ".venv/bin/gunicorn"), "--config", "deploy/gunicorn.conf.py"],
+                "gunicorn",
             )
-            self._popen([nginx, "-p", str(self.tmp / "nginx"), "-c", conf, "-g", "daemon off;"])
+            self._popen(
+                [nginx, "-p", str(self.tmp / "nginx"), "-c", conf, "-g", "daemon off;"], "nginx"
+            )
             for i in range(self.workers):
                 self.start_worker(f"stack-{self.port}-{i + 1}")
             for _ in range(240):

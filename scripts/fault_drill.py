@@ -64,11 +64,16 @@ def _cases_by_client(prefix: str) -> dict[str, int]:
     return per_id
 
 
-def _clients(port: int, reporters, prefix: str, reports: int, stats: dict) -> list:
+def _clients(port: int, reporters, prefix: str, reports: int, stats: dict, stop=None) -> list:
+    """One thread per reporter sending ``reports`` reports (or until ``stop`` is set)."""
     lock = threading.Lock()
 
     def client(i, rep):
         for n in range(reports):
+            if stop is not None and stop.is_set():
+                return
+            with lock:
+                stats["sent"] = stats.get("sent", 0) + 1
             ok, failed = report_until_done(port, rep, f"{prefix}{i}-{n}", attempts=120)
             with lock:
                 stats["failed_attempts"] += failed
@@ -142,22 +147,27 @@ def drill_postgres(args, cluster: PrivateCluster) -> bool:
     reporters = cb._reporters(8)
     prefix = f"fault-pg-{uuid.uuid4().hex[:6]}-"
     stats = {"failed_attempts": 0, "done": 0, "gave_up": 0, "restarts": 0}
+    stop = threading.Event()
     with Stack(workers=1) as stack:
-        time.sleep(1.0)
+        ready = _wait(lambda: _get(f"{stack.url}/readyz")[0] == 200, 60, 0.5)
+        if not ready:
+            say("the stack never became ready: " + json.dumps(_get(f"{stack.url}/readyz")[1]))
         web_before, task_before = set(stack.web_workers()), stack.task_workers[0].pid
-        threads = _clients(stack.port, reporters, prefix, args.reports, stats)
+        # Reports go on for the whole drill: 2 s of load, a restart, 3 s, a crash, 3 s.
+        threads = _clients(stack.port, reporters, prefix, 100_000, stats, stop)
         downtime = []
         for mode in ("fast", "immediate"):
-            time.sleep(2.0)
-            if not any(t.is_alive() for t in threads):
-                break
+            time.sleep(2.0 if mode == "fast" else 3.0)
             t0 = time.perf_counter()
             cluster.restart(mode)
             downtime.append(round(time.perf_counter() - t0, 2))
             stats["restarts"] += 1
             say(f"PostgreSQL restarted ({mode}) in {downtime[-1]} s under load")
+        time.sleep(3.0)
+        stop.set()
         for t in threads:
             t.join()
+        time.sleep(2.0)  # a task worker retrying waits 1-2 s before it goes on
         # The stack recovered by itself: same processes, ready, and a fresh worker heartbeat.
         ready, body = 0, {}
         for _ in range(60):
@@ -169,10 +179,15 @@ def drill_postgres(args, cluster: PrivateCluster) -> bool:
         task_alive = (
             stack.task_workers[0].poll() is None and stack.task_workers[0].pid == task_before
         )
+        worker_log = stack.log_tail(f"worker-stack-{stack.port}-1", 100_000)
+        stats["task_worker_waits"] = worker_log.count("database unavailable")
+        stats["task_worker_heartbeat_misses"] = worker_log.count("heartbeat failed")
+        if not task_alive:
+            say("the task worker ended:\n" + stack.log_tail(f"worker-stack-{stack.port}-1"))
     r = {
         **stats,
         "restart_seconds": downtime,
-        **_once(prefix, 8 * args.reports),
+        **_once(prefix, stats["done"]),
         "readyz_after": ready,
         "web_workers_unchanged": same_web,
         "task_worker_survived": task_alive,

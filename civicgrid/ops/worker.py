@@ -1,0 +1,40 @@
+"""The task worker's life: re-queue what a killed worker left running, catch up the SLA sweep,
+then run django-tasks' db_worker, and ride out a database outage (PostgreSQL restarted, a
+failover): db_worker gives up on an OperationalError, so this loop waits (1 s, doubling up to
+15 s), re-queues the task the outage interrupted and starts again, in the same process. Called by
+``manage.py worker``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from django.core.management import call_command
+from django.db import InterfaceError, OperationalError, connections
+
+from .reclaim import reclaim_orphans
+
+logger = logging.getLogger(__name__)
+MAX_PAUSE = 15.0
+
+
+def serve(worker_id: str, worker_args: list[str], stdout=None) -> None:
+    pause = 1.0
+    started = False
+    while True:
+        try:
+            reclaim_orphans(worker_id)  # tasks a killed (or cut-off) worker left running
+            if not started:
+                call_command("sla_sweep", stdout=stdout)
+                started = True
+            pause = 1.0
+            call_command("db_worker", *worker_args)
+            return  # stopped (a signal, --batch)
+        except (OperationalError, InterfaceError) as exc:
+            logger.warning(
+                "database unavailable, worker %s retries in %.0f s: %s", worker_id, pause, exc
+            )
+            connections.close_all()
+            time.sleep(pause)
+            pause = min(pause * 2, MAX_PAUSE)
