@@ -388,7 +388,9 @@ def _overdue_cases(n: int) -> list[int]:
 
     ids = list(
         Case.objects.filter(
-            state__in=OPEN_STATES, sla_state=SlaState.NORMAL, sla_due_at__isnull=False
+            state__in=OPEN_STATES,
+            sla_state__in=[SlaState.NORMAL, SlaState.WARNING],
+            sla_due_at__isnull=False,
         )
         .order_by("id")
         .values_list("id", flat=True)[:n]
@@ -463,11 +465,18 @@ def drill_worker(args) -> bool:
             export = export_request(
                 kind="cases",
                 fmt="xlsx",
-                params={"period": "custom", "start": "2000-01-01", "end": "2099-12-31"},
+                params={
+                    "period": "custom",
+                    "start": str(timezone.localdate() - timezone.timedelta(days=1000)),
+                    "end": str(timezone.localdate()),
+                },
                 actor=leader,
             )
             running = _wait(
-                lambda e=export: Export.objects.filter(pk=e.pk, state=ExportState.RUNNING).exists(),
+                # Running and past its query: the rows are being written.
+                lambda e=export: Export.objects.filter(
+                    pk=e.pk, state=ExportState.RUNNING, total__gt=0
+                ).exists(),
                 60,
                 0.005,
             )
