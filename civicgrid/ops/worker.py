@@ -13,10 +13,11 @@ import time
 from django.core.management import call_command
 from django.db import InterfaceError, OperationalError, connections
 
-from .reclaim import reclaim_orphans
+from . import reclaim
 
 logger = logging.getLogger(__name__)
 MAX_PAUSE = 15.0
+sleep = time.sleep  # tests replace it
 
 
 def serve(worker_id: str, worker_args: list[str], stdout=None) -> None:
@@ -24,7 +25,7 @@ def serve(worker_id: str, worker_args: list[str], stdout=None) -> None:
     started = False
     while True:
         try:
-            reclaim_orphans(worker_id)  # tasks a killed (or cut-off) worker left running
+            reclaim.reclaim_orphans(worker_id)  # tasks a killed (or cut-off) worker left running
             if not started:
                 call_command("sla_sweep", stdout=stdout)
                 started = True
@@ -36,5 +37,5 @@ def serve(worker_id: str, worker_args: list[str], stdout=None) -> None:
                 "database unavailable, worker %s retries in %.0f s: %s", worker_id, pause, exc
             )
             connections.close_all()
-            time.sleep(pause)
+            sleep(pause)
             pause = min(pause * 2, MAX_PAUSE)
