@@ -275,7 +275,7 @@ def drill_disk(args) -> bool:
     work = Path(f"/tmp/civicgrid-disk-{uuid.uuid4().hex[:6]}")
     media = work / "media"
     media.mkdir(parents=True)
-    mounted = (
+    mounted = os.environ.get("FAULT_DRILL_NO_MOUNT") != "1" and (
         subprocess.run(
             ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(media)], capture_output=True
         ).returncode
