@@ -12,7 +12,7 @@ PROD_PORT ?= 8080
 
 BACKUP_DIR ?= var/backups
 
-.PHONY: prod backup restore backup-drill replica-drill fault-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
+.PHONY: prod backup restore backup-drill replica-drill fault-drill fault-drill-web fault-drill-postgres fault-drill-disk fault-drill-worker load-drill run serve test test-browser bench lint fmt install assets migrate demo chromium screenshots clean
 
 install: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -77,10 +77,23 @@ backup-drill: install
 replica-drill: install
 	bash scripts/replica_drill.sh
 
-# kill -9 web workers while 8 clients report and retry with their client_id (DATABASE_URL: a
-# database with the demo city, e.g. bench_prod_0): every report lands exactly once.
+# Fault drills, each on a PostgreSQL cluster of its own (initdb on a private port, demo city) and
+# the make prod stack on loopback; each exits non-zero when a report or task is lost or doubled.
+# fault-drill-web: kill -9 web workers while 8 clients report and retry with their client_id.
+# fault-drill-postgres: restart the drill's PostgreSQL twice under that load (no app restart).
+# fault-drill-disk: the media disk full (a 2 MB tmpfs): 507 storage_full, no case without photo.
+# fault-drill-worker: kill -9 a task worker mid-sweep and mid-export; the restart catches up.
 fault-drill: install
-	$(PY) scripts/fault_drill.py
+	$(PY) scripts/fault_drill.py all
+
+fault-drill-web fault-drill-postgres fault-drill-disk fault-drill-worker: install
+	$(PY) scripts/fault_drill.py $(@:fault-drill-%=%)
+
+# A city peak in miniature with locust (seat operators, grid workers every 30 s, citizens, a
+# dashboard audience) against the make prod stack on loopback, at most 60 s / 4000 requests:
+# p50/p95 and errors per endpoint; fails on any error.
+load-drill: install
+	$(PY) scripts/load_drill.py $(LOAD_ARGS)
 
 chromium:
 	@bash scripts/ensure-chromium.sh

@@ -31,7 +31,6 @@ the kept database stays as generated.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import queue
@@ -530,33 +529,16 @@ def drive_reports(
 
     run_id = uuid.uuid4().hex[:10]
 
+    from bench._stack import post_report
+
     def post(rep: dict, serial: str) -> tuple[int, bytes]:
-        body = json.dumps(
-            {
-                "category": "0101",
-                "description": "基准测试：楼上住户漏水与楼下发生争执",
-                "lat": rep["lat"],
-                "lng": rep["lng"],
-                "source": "grid_worker",
-                "client_id": f"bench-{run_id}-{serial}",
-            }
+        return post_report(
+            port,
+            rep,
+            f"bench-{run_id}-{serial}",
+            description="基准测试：楼上住户漏水与楼下发生争执",
+            timeout=60,
         )
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        try:
-            conn.request(
-                "POST",
-                "/api/cases/",
-                body=body.encode(),
-                headers={
-                    "Authorization": f"Bearer {rep['token']}",
-                    "Content-Type": "application/json",
-                    "Host": "localhost",
-                },
-            )
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
 
     # Warm every process (imports, the Locate index, URL resolver) before the clock starts.
     for i in range(warm):

@@ -15,9 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +92,7 @@ def _child(scale: str) -> None:
     from django.db import connection
 
     from bench import cases as cases_bench
+    from bench._stack import Stack
     from civicgrid.cases.models import Case
 
     call_command("migrate", verbosity=0)
@@ -106,73 +104,10 @@ def _child(scale: str) -> None:
     first_new = (Case.objects.order_by("-id").values_list("id", flat=True).first() or 0) + 1
     reporters = cases_bench._reporters(CLIENTS)
     connection.close()
-    tmp = Path(tempfile.mkdtemp(prefix="civicgrid-bench-prod-"))
-    port, up = cases_bench._free_port(), cases_bench._free_port()
-    env = {
-        **os.environ,
-        "DEBUG": "0",
-        "CACHE_URL": "db://civicgrid_cache",
-        "LOG_LEVEL": "WARNING",
-        "GUNICORN_BIND": f"127.0.0.1:{up}",
-        "PROMETHEUS_MULTIPROC_DIR": str(tmp / "metrics"),
-        "ALLOWED_HOSTS": "localhost,127.0.0.1",
-    }
-    procs = []
-    try:
-        conf = subprocess.run(
-            [
-                sys.executable,
-                "scripts/render_deploy.py",
-                "nginx",
-                "--prefix",
-                str(tmp / "nginx"),
-                "--listen",
-                f"127.0.0.1:{port}",
-                "--upstream",
-                f"127.0.0.1:{up}",
-            ],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        procs.append(
-            subprocess.Popen(
-                [str(ROOT / ".venv/bin/gunicorn"), "--config", "deploy/gunicorn.conf.py"],
-                cwd=ROOT,
-                env=env,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        procs.append(
-            subprocess.Popen(
-                [nginx, "-p", str(tmp / "nginx"), "-c", conf, "-g", "daemon off;"],
-                cwd=ROOT,
-                env=env,
-            )
-        )
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.25)
-        else:
-            raise RuntimeError("the production stack did not come up")
-        workers = int(env.get("WEB_CONCURRENCY") or 0) or 2 * (os.cpu_count() or 1) + 1
-        api = cases_bench.drive_reports(reporters, port, seconds, 20_000, warm=4 * workers)
+    with Stack() as stack:
+        workers = int(stack.env.get("WEB_CONCURRENCY") or 0) or 2 * (os.cpu_count() or 1) + 1
+        api = cases_bench.drive_reports(reporters, stack.port, seconds, 20_000, warm=4 * workers)
         loadavg = os.getloadavg()[0]
-    finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        shutil.rmtree(tmp, ignore_errors=True)
     try:
         inserts = cases_bench._drive_inserts(seconds, 20_000)
     finally:

@@ -13,6 +13,7 @@ from ninja import Path, Query, Router
 from civicgrid.api.params import Limit, ObjectId
 from civicgrid.core.errors import NotFound
 from civicgrid.core.files import file_url
+from civicgrid.ops.replica import replica_reads
 
 from . import dashboard, early_warning, indicators
 from .assessment import SORT_KEYS, month_of, worker_assessment
@@ -38,6 +39,7 @@ from .selectors import Filters, case_q, resolve_filters
 from .services import export_request
 
 router = Router()
+router.add_decorator(replica_reads())  # every analytics read tolerates lag
 
 
 def parse(request: HttpRequest, p: Params) -> tuple[Period, Filters]:

@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connections, router, transaction
 from django.db.models import Case as Cond
 from django.db.models import (
     CharField,
@@ -289,14 +289,21 @@ def compute(
     return out
 
 
+def _connection():
+    """The connection the raw statements read: the read replica inside ``replica_reads()``
+    (civicgrid.ops.replica), else the primary."""
+    return connections[router.db_for_read(Case)]
+
+
 @contextmanager
 def _read_session():
     """PostgreSQL: no JIT for these statements. They are big enough to cross the JIT cost
     threshold but run in tenths of a second, so compiling them costs more than it saves."""
+    connection = _connection()
     if connection.vendor != "postgresql":
         yield
         return
-    with transaction.atomic():
+    with transaction.atomic(using=connection.alias):
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL jit = off")
         yield
@@ -505,7 +512,7 @@ def _cohorts(
         # The closed cases' durations: natural hours by arithmetic, working hours through the
         # working-hours table joined on each timestamp's day (closed-and-filed rows only).
         workcalendar.ensure_for_cases()
-        table = connection.ops.quote_name(WorkDay._meta.db_table)
+        table = _connection().ops.quote_name(WorkDay._meta.db_table)
         timed = 'm."_clo" = 1 AND m."_f" IS NOT NULL'
         x = f"""SELECT m.*,
                    CASE WHEN {timed} THEN (m."_c" - m."_f") / 3600.0 END AS nat,
@@ -564,7 +571,7 @@ def _cohorts(
                 "duration_p90_work_hours",
             ]
     out: dict[Any, dict] = {}
-    with connection.cursor() as cursor:
+    with _connection().cursor() as cursor:
         cursor.execute(statement, params)
         for row in cursor.fetchall():
             key = row[0] if grouped else None

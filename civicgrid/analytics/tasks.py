@@ -15,6 +15,7 @@ from django_tasks import default_task_backend, task
 
 from civicgrid.core.conf import options
 from civicgrid.core.locks import serialized
+from civicgrid.ops.replica import replica_reads
 
 from . import early_warning, exports
 
@@ -22,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 @task()
+@replica_reads()
 def export_run_task(export_id: int) -> str:
     return exports.run(export_id).state
 

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from civicgrid.cases.models import Category, Source
 from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.core.files import serve_file
+from civicgrid.ops.replica import replica_reads
 from civicgrid.people.models import Department
 
 from .assessment import FIELD_KEYS, SORT_KEYS, month_of, worker_assessment
@@ -53,6 +54,7 @@ def _departments(user):
 
 @login_required
 @require_GET
+@replica_reads()
 def dashboard(request):
     g = request.GET
     try:

@@ -139,6 +139,11 @@ def too_big(request, exc):
 
 @api.exception_handler(Exception)
 def server_error(request, exc: Exception):
+    from civicgrid.ops.middleware import storage_full_response
+
+    full = storage_full_response(request, exc)  # a full media disk: 507 storage_full
+    if full is not None:
+        return full
     # Clients get the uniform shape even for a bug; the traceback goes to the log.
     logger.exception("unhandled API error on %s %s", request.method, request.path)
     return _error(request, 500, "server_error", "internal error")

@@ -262,6 +262,12 @@ class Options:
     REPLICA_MAX_LAG_SECONDS: float = _opt(
         30.0, _float, "`/readyz` fails when the read replica lags by more than this."
     )
+    REPLICA_PIN_SECONDS: int = _opt(
+        10,
+        _positive,
+        "Seconds a client that wrote reads from the primary only (the pin cookie), with a read "
+        "replica configured.",
+    )
 
 
 FIELDS: dict[str, dataclasses.Field] = {f.name: f for f in dataclasses.fields(Options)}

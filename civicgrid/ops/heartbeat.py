@@ -46,7 +46,10 @@ class Heartbeat:
         connection.close()
 
     def start(self) -> Heartbeat:
-        self.beat()
+        try:
+            self.beat()
+        except Exception:  # the database is not there yet: the thread keeps trying
+            logger.warning("first worker heartbeat failed", exc_info=True)
         self._thread.start()
         return self
 

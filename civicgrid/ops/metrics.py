@@ -43,6 +43,10 @@ EXCEPTIONS = Counter(
     "Unhandled exceptions in views (answered 500), by route and exception class.",
     ["route", "exception"],
 )
+STORAGE_FULL = Counter(
+    "civicgrid_storage_full_total",
+    "Requests refused because the file storage was full (answered 507).",
+)
 
 
 def _gauge(name: str, doc: str, value: float | None, labels=None, rows=()):

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the request id and the request metrics see every response.
     "civicgrid.ops.middleware.ObservabilityMiddleware",
+    # A full media disk answers 507 with a clear message (nothing of the action was kept).
+    "civicgrid.ops.middleware.StorageFullMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -80,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Read-your-writes with a read replica: a request that writes pins its client to the primary.
+    "civicgrid.ops.replica.ReplicaPinMiddleware",
     "civicgrid.security.middleware.SessionTimeoutMiddleware",
     # One access object per request (civicgrid.people.access).
     "civicgrid.people.access.PrincipalMiddleware",
@@ -116,7 +120,11 @@ TEMPLATES = [
 ]
 
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'civicgrid.sqlite3'}")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# Health checks: a connection kept across requests that broke (PostgreSQL restarted, failover) is
+# replaced at the start of the next request instead of failing it.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     # WAL lets the web process read while the task worker writes; IMMEDIATE takes the write
@@ -132,7 +140,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # A streaming replica for reads that tolerate lag; /readyz and /metrics report its replay lag.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True
+    )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 # Reads inside civicgrid.ops.replica.replica_reads() go to the replica when there is one.
 DATABASE_ROUTERS = ["civicgrid.ops.replica.ReplicaRouter"]

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import OPEN_STATES, Case, SupervisionKind
 from civicgrid.core.errors import DomainError
+from civicgrid.ops.replica import replica_reads
 from civicgrid.people import teams
 from civicgrid.people.access import principal_of
 from civicgrid.people.models import GridAdviser, GridMember, WorkerType
@@ -63,6 +64,7 @@ def supervision_list(request):
 
 @login_required
 @require_GET
+@replica_reads()
 def grid_list(request):
     g = request.GET
     text = (g.get("q") or "").strip()[:50]
@@ -169,6 +171,7 @@ def grid_detail(request, code: str):
 
 @login_required
 @require_GET
+@replica_reads()
 def worker_list(request):
     g = request.GET
     f = {

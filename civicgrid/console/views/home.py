@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from civicgrid.core.conf import options
+from civicgrid.ops.replica import replica_reads
 from civicgrid.people.access import principal_of
 
 from .. import queries
@@ -97,6 +98,7 @@ def _kind_or_404(request, kind: str) -> None:
 
 @login_required
 @require_GET
+@replica_reads()
 def tiles(request, kind: str):
     """The tiles of one role (polled): 304 while nothing changed."""
     _kind_or_404(request, kind)

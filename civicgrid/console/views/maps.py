@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from civicgrid.cases.models import State
 from civicgrid.core.errors import DomainError
+from civicgrid.ops.replica import replica_reads
 from civicgrid.people.access import principal_of
 
 from .. import queries
@@ -48,6 +49,7 @@ def map_page(request):
 
 @login_required
 @require_GET
+@replica_reads()
 def map_cases(request):
     """Cases inside ``bbox`` (scoped, filtered, at most MAP_LIMIT) as compact JSON rows:
     ``[id, lat, lng, light, state, tracking_code, category]``."""

@@ -1,7 +1,8 @@
+import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 
-from civicgrid.core.management.commands import worker
-from civicgrid.ops import heartbeat, reclaim
+from civicgrid.ops import heartbeat, reclaim, worker
 
 
 class FakeHeartbeat:
@@ -32,7 +33,7 @@ def test_worker_sweeps_before_processing_tasks_inside_its_heartbeat(monkeypatch)
         "heartbeat-stop",
     ]
     assert calls[0][1] == ("w1",)
-    assert calls[4][1] == (
+    assert calls[5][1] == (
         "--interval",
         "2.0",
         "--queue-name",
@@ -60,3 +61,50 @@ def test_worker_stops_its_heartbeat_when_the_worker_fails(monkeypatch):
     except RuntimeError:
         pass
     assert calls[-1][0] == "heartbeat-stop"
+
+
+def test_worker_rides_out_a_database_outage(monkeypatch):
+    """db_worker gives up on a database error: the worker waits, re-queues, and starts it again
+    in the same process (the catch-up sweeps ran once, at start)."""
+    calls, pauses = [], []
+    outages = iter([OperationalError("terminating connection"), OperationalError("refused")])
+
+    def flaky(name, *a, **kw):
+        calls.append(name)
+        if name == "db_worker":
+            exc = next(outages, None)
+            if exc is not None:
+                raise exc
+
+    monkeypatch.setattr(worker, "call_command", flaky)
+    monkeypatch.setattr(worker, "sleep", pauses.append)
+    monkeypatch.setattr(heartbeat, "Heartbeat", lambda wid: FakeHeartbeat(wid, []))
+    reclaims = iter([None, OperationalError("still down")])
+
+    def reclaim_orphans(wid):
+        calls.append("reclaim")
+        exc = next(reclaims, None)
+        if exc is not None:
+            raise exc
+
+    monkeypatch.setattr(reclaim, "reclaim_orphans", reclaim_orphans)
+    call_command("worker", "--batch")
+    assert calls == [
+        "reclaim", "sla_sweep", "visit_sweep", "liaison_remind", "db_worker",  # the outage
+        "reclaim",  # still down: the pause doubles
+        "reclaim", "db_worker",  # back, and cut off once more
+        "reclaim", "db_worker",
+    ]  # fmt: skip
+    assert pauses == [1.0, 2.0, 1.0]
+
+
+def test_worker_does_not_swallow_other_errors(monkeypatch):
+    def boom(name, *a, **kw):
+        if name == "db_worker":
+            raise RuntimeError("a bug")
+
+    monkeypatch.setattr(worker, "call_command", boom)
+    monkeypatch.setattr(heartbeat, "Heartbeat", lambda wid: FakeHeartbeat(wid, []))
+    monkeypatch.setattr(reclaim, "reclaim_orphans", lambda wid: None)
+    with pytest.raises(RuntimeError):
+        call_command("worker", "--batch")

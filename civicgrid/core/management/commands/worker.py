@@ -3,13 +3,13 @@
 Every worker start runs the catch-up sweep, so deadlines survive restarts however the worker is
 launched (make run, make prod, systemd, several workers in production); the sweep is idempotent.
 While it runs the worker keeps a heartbeat row fresh (civicgrid.ops), which /readyz checks; at start
-it re-queues tasks a killed worker left running (civicgrid.ops.reclaim).
+it re-queues tasks a killed worker left running (civicgrid.ops.reclaim), and a database outage
+makes it wait and go on rather than exit (civicgrid.ops.worker).
 """
 
 import os
 import socket
 
-from django.core.management import call_command
 from django.utils.translation import gettext_lazy
 
 from civicgrid.core.management.base import TranslatedCommand
@@ -41,15 +41,11 @@ class Command(TranslatedCommand):
 
     def handle(self, *args, **opts):
         from civicgrid.ops.heartbeat import Heartbeat
-        from civicgrid.ops.reclaim import reclaim_orphans
+        from civicgrid.ops.worker import serve
 
         worker_id = (opts["worker_id"] or f"{socket.gethostname()}-{os.getpid()}")[:64]
         heartbeat = Heartbeat(worker_id).start()
         try:
-            reclaim_orphans(worker_id)  # tasks a killed worker left running run again
-            call_command("sla_sweep", stdout=self.stdout)
-            call_command("visit_sweep", stdout=self.stdout)  # overdue base-data visits
-            call_command("liaison_remind", stdout=self.stdout)  # 包联 month-end reminders
             worker_args = [
                 "--interval",
                 str(opts["interval"]),
@@ -61,6 +57,7 @@ class Command(TranslatedCommand):
             ]
             if opts["batch"]:
                 worker_args.append("--batch")
-            call_command("db_worker", *worker_args)
+            # Re-queue, sweep, db_worker; rides out a database restart (civicgrid.ops.worker).
+            serve(worker_id, worker_args, stdout=self.stdout)
         finally:
             heartbeat.stop()
