@@ -131,6 +131,8 @@ def _may_whistle(case, caps, user) -> bool:
     from civicgrid.people.access import Principal
 
     return Principal.of(user).blows_whistle(case)
+
+
 def _operator_or_service_order(case, caps, user) -> bool:
     # 网格接单: the grid's workers may take a service order; a case is filed by an operator.
     return OPERATOR in caps or case.flow == Flow.SERVICE
