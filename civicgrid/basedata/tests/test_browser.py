@@ -11,6 +11,7 @@ import pytest
 from civicgrid.basedata import services
 from civicgrid.basedata.models import Collection, Person, PersonTag, TagKind, Visit
 from civicgrid.basedata.tagkinds import ensure_builtin_data
+from civicgrid.core.testing import chromium
 from civicgrid.field.tests.test_browser import phone, wait_until
 
 from .conftest import A1, pid
@@ -84,12 +85,10 @@ def test_collect_offline_then_sent_once_and_a_one_tap_visit(
 
 
 def test_console_case_page_links_a_person_by_id_number(world, client, live_server, monkeypatch):
-    from playwright.sync_api import sync_playwright
 
     from civicgrid.basedata.models import CaseLink
     from civicgrid.cases.models import Category, HandlingLevel, SlaUnit, Source
     from civicgrid.cases.services import case_report
-    from civicgrid.field.tests.test_browser import CHROMIUM_ARGS
 
     ensure_builtin_data()
     parent = Category.objects.create(code="07", name="社会治安")
@@ -117,36 +116,31 @@ def test_console_case_page_links_a_person_by_id_number(world, client, live_serve
     )
     client.force_login(world.operator_a)
     cookie = client.cookies["sessionid"].value
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
-            context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
-            page = context.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(live_server.url + f"/console/cases/{case.pk}/")
-            form = page.locator("#basedata-links form.bd-link-form")
-            form.locator("select[name=entity]").select_option("person")
-            form.locator("input[name=ref]").fill(pid(11))
-            form.locator("button[type=submit]").click()
-            page.wait_for_selector("#basedata-links a:has-text('张三')")
-            assert pid(11) not in page.content()
-            assert CaseLink.objects.filter(case=case, object_id=person.pk).exists()
-            shot(page, "console-case")
-            page.goto(live_server.url + f"/basedata/persons/{person.pk}/")
-            assert case.tracking_code in page.locator("#linked-cases").inner_text()
-            shot(page, "console-person")
-            page.goto(live_server.url + f"/basedata/grids/{world.grid_a1.code}/")
-            page.click("#grid-map-link")
-            page.wait_for_selector(".bd-map-control")
-            wait_until(page, "document.querySelector('.bd-map-status').textContent.length > 0")
-            assert page.locator(".bd-map-control input[data-layer=house]").is_checked()
-            shot(page, "console-map")
-            page.goto(live_server.url + "/analytics/")
-            page.wait_for_selector("#basedata-tiles")
-            shot(page, "dashboard")
-            assert not errors, errors
-        finally:
-            browser.close()
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN")
+        context.add_cookies([{"name": "sessionid", "value": cookie, "url": live_server.url}])
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(live_server.url + f"/console/cases/{case.pk}/")
+        form = page.locator("#basedata-links form.bd-link-form")
+        form.locator("select[name=entity]").select_option("person")
+        form.locator("input[name=ref]").fill(pid(11))
+        form.locator("button[type=submit]").click()
+        page.wait_for_selector("#basedata-links a:has-text('张三')")
+        assert pid(11) not in page.content()
+        assert CaseLink.objects.filter(case=case, object_id=person.pk).exists()
+        shot(page, "console-case")
+        page.goto(live_server.url + f"/basedata/persons/{person.pk}/")
+        assert case.tracking_code in page.locator("#linked-cases").inner_text()
+        shot(page, "console-person")
+        page.goto(live_server.url + f"/basedata/grids/{world.grid_a1.code}/")
+        page.click("#grid-map-link")
+        page.wait_for_selector(".bd-map-control")
+        wait_until(page, "document.querySelector('.bd-map-status').textContent.length > 0")
+        assert page.locator(".bd-map-control input[data-layer=house]").is_checked()
+        shot(page, "console-map")
+        page.goto(live_server.url + "/analytics/")
+        page.wait_for_selector("#basedata-tiles")
+        shot(page, "dashboard")
+        assert not errors, errors

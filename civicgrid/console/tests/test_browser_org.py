@@ -15,7 +15,7 @@ from django.utils import timezone
 from civicgrid.cases.models import AdmissionItem, DepartmentTask, GridTaskState
 from civicgrid.people.models import GridMember
 
-from .test_browser import CHROMIUM, PASSWORD, Session, browser  # noqa: F401  (the fixture)
+from .test_browser import PASSWORD, Session, browser  # noqa: F401  (the fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -12,41 +12,24 @@ from pathlib import Path
 
 import pytest
 import segno
-from django.contrib.staticfiles import finders
 from django.urls import reverse
 
 from civicgrid.cases import services as cs
 from civicgrid.cases.models import Case, Flow, State
+from civicgrid.core.testing import chromium
 from civicgrid.party import services
 
 from .conftest import photo
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PASSWORD = "pass-Word-123"
 
 
 @pytest.fixture
 def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian chromium is not installed (make chromium)")
-    if not finders.find("vendor/leaflet/leaflet.js"):
-        pytest.skip("front-end assets missing: run make assets")
-    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-    try:
-        with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            yield b
-            b.close()
-    finally:
-        if previous is None:
-            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-        else:
-            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+    with chromium() as b:
+        yield b
 
 
 def _context(browser, mobile: bool):
