@@ -689,6 +689,15 @@ def _delete_cases_from(first_id: int) -> None:
     new = f"SELECT id FROM {table} WHERE id >= %s"
     with transaction.atomic(), connection.cursor() as cur:
         for rel in Case._meta.related_objects:
+            if rel.many_to_many:  # rows of the through table that name a new case
+                through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
+                for f in through._meta.fields:
+                    if f.is_relation and f.related_model is Case:
+                        cur.execute(
+                            f"DELETE FROM {through._meta.db_table} WHERE {f.column} IN ({new})",
+                            [first_id],
+                        )
+                continue
             model = rel.related_model
             col = rel.field.column
             if model is Case:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Action, Input, Step, Workflow
 from civicgrid.people.access import Principal
 from civicgrid.people.models import Department, Role
@@ -152,12 +152,11 @@ def admission_propose(
     """A department's handler proposes an item for its admission list."""
     principal = Principal.of(actor)
     if not is_department_staff(principal, department.pk):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only staff of %(d)s may propose items for its admission list.")
             % {"d": department.name},
+            code="permission_denied",
             field="department",
-            status=403,
         )
     inputs = {
         "name": (name or "").strip(),

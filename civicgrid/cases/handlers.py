@@ -265,11 +265,10 @@ def _notify_reporter(step: Step, kind: str, what: str) -> None:
 def plan_accept(step: Step) -> None:
     case = step.case
     if step.role == "grid_worker" and case.flow != Flow.SERVICE:
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only an operator may accept a case; grid workers take service orders."),
+            code="permission_denied",
             field="action",
-            status=403,
         )
     category = resolve_category(step.inputs["category"])
     priority = as_priority(step.inputs["priority"])

@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.core.files import file_url
 from civicgrid.people.access import principal_of
 from civicgrid.people.models import Department
@@ -75,9 +75,7 @@ def admission_propose(request: HttpRequest, payload: AdmissionProposeIn):
         None,
     )
     if dept is None:
-        raise DomainError(
-            "invalid", _("Choose one of your departments."), field="department", status=403
-        )
+        raise Forbidden(_("Choose one of your departments."), code="invalid", field="department")
     item = admission.admission_propose(
         actor=request.user,
         department=dept,
@@ -156,11 +154,10 @@ def task_compose(request: HttpRequest):
     if dept is None:
         if not Department.objects.filter(pk=dept_id if dept_id.isdigit() else 0).exists():
             raise DomainError("required", _("department is required."), field="department")
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only a handler of the department may push tasks down to grids."),
+            code="permission_denied",
             field="department",
-            status=403,
         )
     client_id = str(data.get("client_id") or "")
     existed = bool(client_id) and DepartmentTask.objects.filter(client_id=client_id).exists()

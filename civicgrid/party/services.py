@@ -22,7 +22,7 @@ from civicgrid.cases import services as case_services
 from civicgrid.cases.engine import case_act
 from civicgrid.cases.models import Case, Category, Flow, Source
 from civicgrid.core.conf import options
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.people.access import Principal
 from civicgrid.people.models import Role, RoleAssignment, User
 from civicgrid.public import services as public_services
@@ -54,11 +54,10 @@ def _community(code: str) -> str:
 def _check_manager(actor, code: str, field: str) -> Principal:
     principal = Principal.of(actor)
     if not principal.in_scope(code, MANAGER_ROLES):
-        raise DomainError(
-            "out_of_scope",
+        raise Forbidden(
             _("You may not manage party building or liaison in %(c)s.") % {"c": code},
+            code="out_of_scope",
             field=field,
-            status=403,
         )
     return principal
 
@@ -405,11 +404,10 @@ def visit_record(
         return existing, False
     assignment = active_assignment_for(actor, grid)
     if assignment is None:
-        raise DomainError(
-            "not_assigned",
+        raise Forbidden(
             _("You are not assigned to grid %(g)s.") % {"g": grid.name},
+            code="not_assigned",
             field="grid",
-            status=403,
         )
     now = timezone.now()
     when = visited_at or now

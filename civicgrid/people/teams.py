@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from civicgrid.core.errors import DomainError, NotFound
+from civicgrid.core.errors import DomainError, Forbidden, NotFound
 from civicgrid.territory.models import Area, Grid, MicroGrid
 
 from .access import Principal
@@ -79,11 +79,10 @@ def can_edit_team(principal: Principal, grid: Grid) -> bool:
 
 def require_edit(principal: Principal, grid: Grid) -> None:
     if not can_edit_team(principal, grid):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only the center's operators over this grid may edit its team."),
+            code="permission_denied",
             field="grid",
-            status=403,
         )
 
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from civicgrid.cases.models import GridTask, GridTaskState
-from civicgrid.core.errors import DomainError
+from civicgrid.core.errors import DomainError, Forbidden
 from civicgrid.people import teams
 from civicgrid.people.access import principal_of
 from civicgrid.people.models import (
@@ -44,10 +44,9 @@ def team_edit(request, code: str):
     principal = principal_of(request)
     grid = grid_get_for(principal, code)  # out of scope: 404
     if not teams.can_edit_team(principal, grid):
-        raise DomainError(
-            "permission_denied",
+        raise Forbidden(
             _("Only the center's operators over this grid may edit its team."),
-            status=403,
+            code="permission_denied",
         )
     errors: dict[str, str] = {}
     values: dict = {}
