@@ -390,8 +390,10 @@ def bench_ingest(users, size: dict, rng: np.random.Generator) -> list[dict]:
                 "points/s",
                 baseline="the same upload with synchronous commits",
                 baseline_value=api_rate,
-                target="informative (opt-in CIVICGRID['TRACK_ASYNC_COMMIT'])",
-                ok=None,
+                # The opt-in setting (CIVICGRID['TRACK_ASYNC_COMMIT']) is worth offering only if
+                # it is faster than the default it trades durability for.
+                target=">= the synchronous upload's rate",
+                ok=total / async_s >= api_rate,
                 web_workers=workers,
             )
         )
@@ -551,6 +553,9 @@ def bench_replay(users, size: dict, rng: np.random.Generator) -> list[dict]:
             n_points / gen_s,
             "points/s",
             note="COPY (PostgreSQL) / executemany (SQLite) of the replay set, with patrols",
+            # a day of 3,000 phones (one point per 30 s for 8 h: 2.9 M points) in under 5 minutes
+            target=">= 10,000 points/s",
+            ok=n_points / gen_s >= 10_000,
             points=n_points,
             seconds=round(gen_s, 1),
         ),

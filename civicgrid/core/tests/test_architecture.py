@@ -57,3 +57,21 @@ def test_code_and_docs_cite_the_repository_not_outside_files():
                 offenders.append(str(path.relative_to(root)))
     assert not offenders, offenders
     assert (root / "docs" / "domain.md").exists()
+
+
+def test_every_bench_measure_has_a_target_and_a_verdict():
+    """`make bench` prints for each measure its target and whether it was met: every ``measure()``
+    call in bench/ passes both ``target`` and ``ok`` (an informative figure is not a target)."""
+    import ast
+
+    missing = []
+    for path in sorted((Path(settings.BASE_DIR) / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "measure":
+                given = {k.arg for k in node.keywords}
+                bad = {"target", "ok"} - given
+                bad |= {k.arg for k in node.keywords if k.arg in ("target", "ok")
+                        and isinstance(k.value, ast.Constant) and k.value.value is None}  # fmt: skip
+                if bad:
+                    missing.append(f"{path.name}:{node.lineno} {sorted(bad)}")
+    assert not missing, missing

@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -113,5 +114,10 @@ def test_three_workers_sweep_and_export_without_doubles_or_losses(world, cats, t
         assert export.done == export.total == 40
         path = tmp_path / "media" / export.file.name
         assert path.read_text(encoding="utf-8-sig").count("\n") == 41  # header + 40 rows
-    # What is still queued is the sweep's next run (one chain, not one per sweep).
-    assert DBTaskResult.objects.filter(status="READY").count() == 1
+    # What is still queued is each periodic task's next run: one chain per task (the SLA sweep,
+    # the visit sweep, the 包联 reminders the workers start), not one per sweep or per worker.
+    queued = Counter(
+        DBTaskResult.objects.filter(status="READY").values_list("task_path", flat=True)
+    )
+    assert queued and set(queued.values()) == {1}, queued
+    assert any(path.endswith("sla_sweep_task") for path in queued), queued
