@@ -14,6 +14,7 @@ urlpatterns = [
     path("console/", include("civicgrid.console.urls")),
     path("analytics/", include("civicgrid.analytics.urls")),
     path("field/basedata/", include("civicgrid.basedata.mobile_urls")),
+    path("field/mediation/", include("civicgrid.mediation.mobile_urls")),
     path("field/", include("civicgrid.field.urls")),
     path("", include("civicgrid.public.urls")),
     path("notifications/", include("civicgrid.notifications.urls")),

@@ -315,8 +315,23 @@ SHELL_ASSETS = [
     "civicgrid/img/field-icon-512.png",
     "vendor/leaflet/leaflet.js",
     "vendor/leaflet/leaflet.css",
+    # the other apps' pages under /field/ (base-data collection and visits, disputes and 回访)
+    "basedata/css/field.css",
+    "basedata/js/field-collect.js",
+    "basedata/js/field-visits.js",
+    "mediation/field.css",
+    "mediation/field-mediation.js",
 ]
-SHELL_PAGES = ["home", "report", "patrol", "tasks", "checkin", "outbox", "me", "offline"]
+# URL names of the pages kept for offline use: the field app's own and the pages other apps mount
+# under /field/ (within the worker's scope).
+SHELL_PAGES = [
+    *(f"field:{n}" for n in ("home", "report", "patrol", "tasks", "checkin", "outbox", "me")),
+    "basedata_field:collect",
+    "basedata_field:visits",
+    "mediation_field:home",
+    "mediation_field:new",
+    "field:offline",
+]
 
 
 def _assets() -> list[str]:
@@ -333,7 +348,7 @@ def _assets() -> list[str]:
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, scoped to /field/; its version changes with the asset URLs."""
     assets = _assets()
-    pages = [reverse(f"field:{n}") for n in SHELL_PAGES]
+    pages = [reverse(n) for n in SHELL_PAGES]
     version = hashlib.sha256(json.dumps([assets, pages]).encode()).hexdigest()[:12]
     body = render(
         request,

@@ -18,11 +18,3 @@ urlpatterns = [
     path("registers/<slug:code>/print/", views.register_print, name="register_print"),
     path("registers/<slug:code>/export.xlsx", views.register_export, name="register_export"),
 ]
-
-from . import field  # noqa: E402
-
-urlpatterns += [
-    path("field/", field.field_home, name="field_home"),
-    path("field/new/", field.field_new, name="field_new"),
-    path("field/<int:pk>/", field.field_dispute, name="field_dispute"),
-]

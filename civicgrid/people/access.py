@@ -288,15 +288,28 @@ class Principal(DisputeAccess):
             q |= Q(department_id=dept_id, scope_code__startswith=prefix)
         return q
 
-    def _co_case_ids(self) -> QuerySet:
-        """Cases on which one of my departments is a co-department (协办), as a subquery."""
+    def _co_case_ids(self, states=None) -> QuerySet:
+        """Cases on which one of my departments is a co-department (协办), as a subquery; with
+        ``states``, only those whose part is in one of them."""
         part = apps.get_model("cases", "CasePart")
-        return part.objects.filter(self._pairs_q()).exclude(state="cancelled").values("case_id")
+        parts = part.objects.filter(self._pairs_q()).exclude(state="cancelled")
+        return (parts.filter(state__in=states) if states else parts).values("case_id")
 
-    def _called_case_ids(self) -> QuerySet:
-        """Cases to which one of my departments was called by a whistle, as a subquery."""
+    def _called_case_ids(self, states=None) -> QuerySet:
+        """Cases to which one of my departments was called by a whistle, as a subquery; with
+        ``states``, only those whose call is in one of them."""
         call = apps.get_model("cases", "WhistleCall")
-        return call.objects.filter(self._pairs_q()).values("case_id")
+        calls = call.objects.filter(self._pairs_q())
+        return (calls.filter(state__in=states) if states else calls).values("case_id")
+
+    def co_handling_q(self) -> Q:
+        """Cases waiting for my departments as co-department (part to sign or in progress) or as
+        a department called by a whistle (to report in, or reported in and to act)."""
+        if not self.handler_pairs:
+            return Q(pk__in=[])
+        return Q(pk__in=self._co_case_ids(("assigned", "in_progress"))) | Q(
+            pk__in=self._called_case_ids(("called", "reported"))
+        )
 
     def part_q(self) -> Q:
         """Co-handling parts of my departments within each assignment's area."""

@@ -346,3 +346,38 @@ def test_returns_and_reworks_notify_the_right_department(
     assert "part_rework" in _kinds(co.h2)
     assert "part_rework" not in _kinds(co.h3) and "part_rework" not in _kinds(world.handler_a)
     assert part(case, co.a2).rework_count == 1
+
+
+# --- the co-department's queues on the console home -------------------------------------------------
+
+
+def test_co_department_finds_its_parts_and_whistles_in_its_own_queues(world, cats, co):
+    from civicgrid.cases.models import WhistleCall
+    from civicgrid.cases.whistles import call_act
+    from civicgrid.console.queries import queue_cases, queue_counts
+
+    co_case_ = co_case(world, cats, co, depts=[co.a2])
+    called = drive(world, cats, State.IN_PROGRESS)
+    services.case_whistle(case=called, actor=co.town, departments=[co.a2.code], reason="联合处置")
+
+    counts = queue_counts(co.h2, "handler")
+    assert counts["co_parts"] == 1 and counts["whistles"] == 1
+    # The lead department's queues stay the lead's: the co-department signs nothing on the case.
+    assert counts["to_sign"] == counts["signed"] == 0
+    assert [c.pk for c in queue_cases(co.h2, "handler", "co_parts")] == [co_case_.pk]
+    assert [c.pk for c in queue_cases(co.h2, "handler", "whistles")] == [called.pk]
+    lead = queue_counts(world.handler_a, "handler")
+    assert lead["to_sign"] >= 1 and lead["co_parts"] == 0 and lead["whistles"] == 0
+    assert queue_counts(co.h3, "handler")["co_parts"] == 0  # another department
+
+    # A submitted part and an acted call leave the queues (counts are cached by data stamp).
+    p = part(co_case_, co.a2)
+    part_act(part=p, action="sign", actor=co.h2)
+    p = part(co_case_, co.a2)
+    part_act(part=p, action="submit", actor=co.h2, result="已完成管网排查")
+    c = WhistleCall.objects.select_related("department", "whistle", "case").get(case=called)
+    call_act(call=c, action="report_in", actor=co.h2)
+    c = WhistleCall.objects.select_related("department", "whistle", "case").get(case=called)
+    call_act(call=c, action="act", actor=co.h2, result="已联合执法")
+    assert queue_cases(co.h2, "handler", "co_parts") == []
+    assert queue_cases(co.h2, "handler", "whistles") == []

@@ -92,7 +92,7 @@ def case_filter_qs(who, f: dict, *, now=None) -> QuerySet[Case]:
         kind, _sep, key = queue.partition(":")
         if kind not in QUEUES or key not in {q.key for q in QUEUES[kind]}:
             raise DomainError("invalid_queue", _("Unknown queue."), field="queue")
-        qs = qs.filter(base_q(p, kind, f.get("scope") or "all")).filter(queue_q(key, now, p))
+        qs = qs.filter(base_q(p, kind, f.get("scope") or "all")).filter(queue_q(key, now, p, kind))
     return qs
 
 

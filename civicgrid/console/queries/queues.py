@@ -110,6 +110,18 @@ HANDLER_QUEUES = [
         pgettext_lazy("queue", "Awaiting verification"),
     ),
     Queue(
+        "co_parts",
+        pgettext_lazy("queue", "Co-handling"),
+        "info",
+        pgettext_lazy("queue", "Our 协办 parts to sign or submit"),
+    ),
+    Queue(
+        "whistles",
+        pgettext_lazy("queue", "Whistles"),
+        "warn",
+        pgettext_lazy("queue", "Called: report in, then act"),
+    ),
+    Queue(
         "overdue",
         pgettext_lazy("queue", "Overdue"),
         "danger",
@@ -155,9 +167,28 @@ QUEUES = {
 }
 
 
-def queue_q(key: str, now: dt.datetime, who=None) -> Q:
+# Handler queues about the cases our departments lead (or that are assigned to us); the two others
+# are about cases where our departments co-handle (协办) or were called by a whistle (吹哨报到).
+CO_QUEUES = {"co_parts", "whistles"}
+
+
+def queue_q(key: str, now: dt.datetime, who=None, kind: str | None = None) -> Q:
     """The condition of one queue (on top of the role's base set)."""
+    if kind == "handler" and key not in CO_QUEUES:
+        return _queue_q(key, now, who) & (
+            Q(worker_id=Principal.of(who).pk) | Principal.of(who).handler_q()
+        )
+    return _queue_q(key, now, who)
+
+
+def _queue_q(key: str, now: dt.datetime, who=None) -> Q:
     pk = Principal.of(who).pk if who is not None else None
+    if key == "co_parts":
+        p = Principal.of(who)
+        return Q(pk__in=p._co_case_ids(("assigned", "in_progress"))) if p.handler_pairs else Q(pk__in=[])
+    if key == "whistles":
+        p = Principal.of(who)
+        return Q(pk__in=p._called_case_ids(("called", "reported"))) if p.handler_pairs else Q(pk__in=[])
     if key in ("reported", "filed", "handled"):
         return Q(state=key)
     if key == "in_progress":
@@ -198,9 +229,10 @@ def operator_base_q(who, scope: str = "all") -> Q:
 
 
 def handler_base_q(who) -> Q:
-    """Cases dispatched to my departments within each assignment's area, or to me."""
+    """Cases dispatched to my departments within each assignment's area, or to me, and those
+    waiting for my departments as co-department or called by a whistle."""
     p = Principal.of(who)
-    return Q(worker_id=p.pk) | p.handler_q()
+    return Q(worker_id=p.pk) | p.handler_q() | p.co_handling_q()
 
 
 def field_base_q(who) -> Q:
@@ -256,7 +288,7 @@ def queue_counts(who, kind: str, *, scope: str = "all", now=None) -> dict[str, i
         return cached
     base = Case.objects.filter(p.case_visible_q()).filter(base_q(p, kind, scope)).open().order_by()
     counts = base.aggregate(
-        **{q.key: Count("pk", filter=queue_q(q.key, now, p)) for q in QUEUES[kind]}
+        **{q.key: Count("pk", filter=queue_q(q.key, now, p, kind)) for q in QUEUES[kind]}
     )
     result = {k: v or 0 for k, v in counts.items()}
     cache.set(key, result, 120)
@@ -270,7 +302,7 @@ def queue_cases(who, kind: str, key: str, *, scope: str = "all", limit: int = 12
     ids = list(
         Case.objects.filter(p.case_visible_q())
         .filter(base_q(p, kind, scope))
-        .filter(queue_q(key, now, p))
+        .filter(queue_q(key, now, p, kind))
         .order_by(F("sla_due_at").asc(nulls_last=True), "-id")
         .values_list("pk", flat=True)[:limit]
     )

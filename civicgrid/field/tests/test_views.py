@@ -139,6 +139,27 @@ def test_service_worker_and_manifest(client, world):
         assert finders.find(icon["src"].removeprefix("/static/")), icon
 
 
+def test_offline_shell_covers_every_field_page_of_every_app(client, world):
+    """The pages other apps mount under /field/ (base-data collection and visits, disputes) are kept
+    for offline use like the field app's own, and every asset the worker caches exists."""
+    from django.contrib.staticfiles import finders
+
+    from civicgrid.field.views import SHELL_ASSETS
+
+    body = client.get("/field/sw.js").content.decode()
+    pages = json.loads(body.split("const PAGES = ", 1)[1].split(";", 1)[0])
+    assert all(p.startswith("/field/") for p in pages), pages
+    assert {"/field/basedata/", "/field/basedata/visits/", "/field/mediation/",
+            "/field/mediation/new/"} <= set(pages)  # fmt: skip
+    for asset in SHELL_ASSETS:
+        assert finders.find(asset), asset
+    # Each page is served to a signed-in worker with the principal header the worker caches by.
+    client.force_login(world.worker_a1)
+    for page in pages:
+        r = client.get(page)
+        assert r.status_code == 200 and r.get("X-CG-Principal"), page
+
+
 def test_login_page_signs_a_worker_in(client, world):
     world.worker_a1.set_password("pass-Word-123")
     world.worker_a1.save()

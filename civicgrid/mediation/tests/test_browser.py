@@ -42,7 +42,7 @@ def test_a_dispute_from_screening_to_archive(browser, live_server, med, client):
         [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
     )
     page = phone.new_page()
-    page.goto(live_server.url + "/mediation/field/new/")
+    page.goto(live_server.url + "/field/mediation/new/")
     phone.set_offline(True)
     page.select_option("select[name=kind]", "neighbour")
     page.fill("input[name=title]", "楼上漏水纠纷")

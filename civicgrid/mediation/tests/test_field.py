@@ -10,13 +10,13 @@ def test_worker_sees_own_grid_disputes_and_visits_due(client, med):
     d = to_state(w, S.AGREED)
     other = register(w, grid=w.grid_a2, title="别的网格")
     client.force_login(w.worker_a1)
-    html = client.get("/mediation/field/").content.decode()
+    html = client.get("/field/mediation/").content.decode()
     assert d.number in html and other.number not in html
-    html = client.get(f"/mediation/field/{d.pk}/").content.decode()
+    html = client.get(f"/field/mediation/{d.pk}/").content.decode()
     assert 'data-submit="visit"' in html and 'data-submit="fulfil"' in html
-    assert client.get(f"/mediation/field/{other.pk}/").status_code == 404
-    assert "field-mediation.js" in client.get("/mediation/field/new/").content.decode()
-    assert "/mediation/field/" in client.get("/field/").content.decode()
+    assert client.get(f"/field/mediation/{other.pk}/").status_code == 404
+    assert "field-mediation.js" in client.get("/field/mediation/new/").content.decode()
+    assert "/field/mediation/" in client.get("/field/").content.decode()
 
 
 def test_offline_visit_is_recorded_once_and_relapse_reopens(client, med):
