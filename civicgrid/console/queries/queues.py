@@ -185,10 +185,18 @@ def _queue_q(key: str, now: dt.datetime, who=None) -> Q:
     pk = Principal.of(who).pk if who is not None else None
     if key == "co_parts":
         p = Principal.of(who)
-        return Q(pk__in=p._co_case_ids(("assigned", "in_progress"))) if p.handler_pairs else Q(pk__in=[])
+        return (
+            Q(pk__in=p._co_case_ids(("assigned", "in_progress")))
+            if p.handler_pairs
+            else Q(pk__in=[])
+        )
     if key == "whistles":
         p = Principal.of(who)
-        return Q(pk__in=p._called_case_ids(("called", "reported"))) if p.handler_pairs else Q(pk__in=[])
+        return (
+            Q(pk__in=p._called_case_ids(("called", "reported")))
+            if p.handler_pairs
+            else Q(pk__in=[])
+        )
     if key in ("reported", "filed", "handled"):
         return Q(state=key)
     if key == "in_progress":
