@@ -6,6 +6,7 @@ its own holding the demo city (`bench_prod_demo`, kept and reused; PostgreSQL or
 configured). Measure: reports/s and p95 latency of POST /api/cases/ by 8 concurrent grid-worker
 clients, each report with its own client_id; baseline: single-row INSERTs of a case row by 8
 threads on the same database for the same time (bench/cases.py's). Rows created are deleted again.
+Then the load drill's mix (scripts/load_drill.py, bounded): case list and queue p95, errors.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RPS_TARGET = 100.0
 P95_TARGET_MS = 200.0
 CLIENTS = 8
+LOAD_P95_TARGET_MS = 100.0
 
 
 def _log(msg: str) -> None:
@@ -78,6 +80,54 @@ def run(scale: str) -> list[dict]:
             baseline_value=round(1000 * CLIENTS / r["insert_rps"], 3) if r["insert_rps"] else None,
             target=f"< {P95_TARGET_MS:.0f} ms",
             ok=r["api_errors"] == 0 and r["api_p95_ms"] < P95_TARGET_MS,
+            **common,
+        ),
+        *load_mix(scale),
+    ]
+
+
+def load_mix(scale: str) -> list[dict]:
+    """The load drill's city-peak mix (scripts/load_drill.py: its own cluster with the demo city,
+    the `make prod` stack, 46 locust users), bounded: the case list and queue p95 against the same
+    pages on the idle stack, and the errors of the whole mix."""
+    from bench._util import measure
+
+    seconds = "45" if scale == "full" else "20"
+    proc = subprocess.run(
+        [sys.executable, "scripts/load_drill.py", "--seconds", seconds, "--max-requests", "4000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"load drill failed (exit {proc.returncode}):\n{proc.stdout}")
+    r = json.loads(lines[-1])
+    p95, errors = r["case_list_and_queue_p95_ms"], r["errors"]
+    common = {"requests": r["requests"], "rps": r["rps"], "users": r["users"],
+              "loadavg": r["loadavg_after"], "mix_p50_ms": r["p50_ms"], "mix_p95_ms": r["p95_ms"]}  # fmt: skip
+    return [
+        measure(
+            "prod.load_mix_queue_p95",
+            p95 if p95 is not None else float("nan"),
+            "ms",
+            baseline="the same case list and queue pages, one operator, idle stack, p95",
+            baseline_value=r.get("idle_case_list_and_queue_p95_ms"),
+            target=f"< {LOAD_P95_TARGET_MS:.0f} ms under the mix, 0 errors",
+            ok=p95 is not None and p95 < LOAD_P95_TARGET_MS and errors == 0,
+            errors=errors,
+            **common,
+        ),
+        measure(
+            "prod.load_mix_errors",
+            errors,
+            "requests",
+            baseline="requests sent by the mix",
+            baseline_value=r["requests"],
+            target="0 errors",
+            ok=errors == 0 and r["requests"] > 0,
+            error_kinds=r.get("error_kinds"),
             **common,
         ),
     ]
