@@ -381,3 +381,20 @@ def test_co_department_finds_its_parts_and_whistles_in_its_own_queues(world, cat
     call_act(call=c, action="act", actor=co.h2, result="已联合执法")
     assert queue_cases(co.h2, "handler", "co_parts") == []
     assert queue_cases(co.h2, "handler", "whistles") == []
+
+
+def test_co_department_console_list_shows_its_co_handled_and_called_cases(world, cats, co):
+    """The console list reads one page per visibility branch: the 协办 and 吹哨 branches are among
+    them, so the list holds what the counts count (it once showed "4 cases" and no row)."""
+    from civicgrid.console.queries import lists
+
+    co_case_ = co_case(world, cats, co, depts=[co.a2])
+    called = drive(world, cats, State.IN_PROGRESS)
+    services.case_whistle(case=called, actor=co.town, departments=[co.a2.code], reason="联合处置")
+    page = lists.case_page(co.h2, {})
+    assert {c.pk for c in page.items} == {co_case_.pk, called.pk}
+    assert page.extra["total"] == 2
+    for queue, case in (("handler:co_parts", co_case_), ("handler:whistles", called)):
+        page = lists.case_page(co.h2, {"queue": queue})
+        assert [c.pk for c in page.items] == [case.pk] and page.extra["total"] == 1
+    assert lists.case_page(co.h3, {}).items == []
