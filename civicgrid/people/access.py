@@ -301,14 +301,22 @@ class Principal(DisputeAccess):
         calls = call.objects.filter(self._pairs_q())
         return (calls.filter(state__in=states) if states else calls).values("case_id")
 
-    def co_handling_q(self) -> Q:
-        """Cases waiting for my departments as co-department (part to sign or in progress) or as
-        a department called by a whistle (to report in, or reported in and to act)."""
+    def co_parts_waiting_q(self) -> Q:
+        """Cases whose 协办 part for one of my departments is to sign for or in progress."""
         if not self.handler_pairs:
             return Q(pk__in=[])
-        return Q(pk__in=self._co_case_ids(("assigned", "in_progress"))) | Q(
-            pk__in=self._called_case_ids(("called", "reported"))
-        )
+        return Q(pk__in=self._co_case_ids(("assigned", "in_progress")))
+
+    def whistle_calls_waiting_q(self) -> Q:
+        """Cases to which one of my departments was called by a whistle and has to report in, or
+        reported in and has to act."""
+        if not self.handler_pairs:
+            return Q(pk__in=[])
+        return Q(pk__in=self._called_case_ids(("called", "reported")))
+
+    def co_handling_q(self) -> Q:
+        """Cases waiting for my departments as co-department or called by a whistle."""
+        return self.co_parts_waiting_q() | self.whistle_calls_waiting_q()
 
     def part_q(self) -> Q:
         """Co-handling parts of my departments within each assignment's area."""

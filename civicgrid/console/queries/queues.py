@@ -175,28 +175,16 @@ CO_QUEUES = {"co_parts", "whistles"}
 def queue_q(key: str, now: dt.datetime, who=None, kind: str | None = None) -> Q:
     """The condition of one queue (on top of the role's base set)."""
     if kind == "handler" and key not in CO_QUEUES:
-        return _queue_q(key, now, who) & (
-            Q(worker_id=Principal.of(who).pk) | Principal.of(who).handler_q()
-        )
+        return _queue_q(key, now, who) & _lead_q(Principal.of(who))
     return _queue_q(key, now, who)
 
 
 def _queue_q(key: str, now: dt.datetime, who=None) -> Q:
     pk = Principal.of(who).pk if who is not None else None
     if key == "co_parts":
-        p = Principal.of(who)
-        return (
-            Q(pk__in=p._co_case_ids(("assigned", "in_progress")))
-            if p.handler_pairs
-            else Q(pk__in=[])
-        )
+        return Principal.of(who).co_parts_waiting_q()
     if key == "whistles":
-        p = Principal.of(who)
-        return (
-            Q(pk__in=p._called_case_ids(("called", "reported")))
-            if p.handler_pairs
-            else Q(pk__in=[])
-        )
+        return Principal.of(who).whistle_calls_waiting_q()
     if key in ("reported", "filed", "handled"):
         return Q(state=key)
     if key == "in_progress":
@@ -236,11 +224,16 @@ def operator_base_q(who, scope: str = "all") -> Q:
     return Q(owner_id__in=list(p.centers)) if p.centers else Q(pk__in=[])
 
 
+def _lead_q(p: Principal) -> Q:
+    """Cases dispatched to my departments (主办) within each assignment's area, or to me."""
+    return Q(worker_id=p.pk) | p.handler_q()
+
+
 def handler_base_q(who) -> Q:
-    """Cases dispatched to my departments within each assignment's area, or to me, and those
-    waiting for my departments as co-department or called by a whistle."""
+    """The lead's cases (``_lead_q``) and those waiting for my departments as co-department or
+    called by a whistle."""
     p = Principal.of(who)
-    return Q(worker_id=p.pk) | p.handler_q() | p.co_handling_q()
+    return _lead_q(p) | p.co_handling_q()
 
 
 def field_base_q(who) -> Q:
