@@ -685,33 +685,35 @@ def _delete_cases_from(first_id: int) -> None:
 
     from civicgrid.cases.models import Case
 
-    table = Case._meta.db_table
-    new = f"SELECT id FROM {table} WHERE id >= %s"
     with transaction.atomic(), connection.cursor() as cur:
-        for rel in Case._meta.related_objects:
-            if rel.many_to_many:  # rows of the through table that name a new case
-                through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
-                for f in through._meta.fields:
-                    if f.is_relation and f.related_model is Case:
-                        cur.execute(
-                            f"DELETE FROM {through._meta.db_table} WHERE {f.column} IN ({new})",
-                            [first_id],
-                        )
-                continue
-            model = rel.related_model
-            col = rel.field.column
-            if model is Case:
-                cur.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} IN ({new})", [first_id])
-                continue
-            for sub in model._meta.related_objects:
-                sub_table = sub.related_model._meta.db_table
-                cur.execute(
-                    f"DELETE FROM {sub_table} WHERE {sub.field.column} IN "
-                    f"(SELECT id FROM {model._meta.db_table} WHERE {col} IN ({new}))",
-                    [first_id],
-                )
-            cur.execute(f"DELETE FROM {model._meta.db_table} WHERE {col} IN ({new})", [first_id])
-        cur.execute(f"DELETE FROM {table} WHERE id >= %s", [first_id])
+        _delete_referencing(cur, Case, f"SELECT id FROM {Case._meta.db_table} WHERE id >= %s",
+                            [first_id], depth=1)  # fmt: skip
+        cur.execute(f"DELETE FROM {Case._meta.db_table} WHERE id >= %s", [first_id])
+
+
+def _delete_referencing(cur, model, ids: str, params: list, *, depth: int) -> None:
+    """Delete the rows that point at the rows of ``model`` selected by ``ids`` (and, ``depth``
+    levels down, the rows pointing at those): many-to-many rows in their through table, a
+    self-reference set to NULL. Foreign keys are deferred, so the order does not matter."""
+    table = model._meta.db_table
+    for rel in model._meta.related_objects:
+        if rel.many_to_many:  # rows of the through table that name a selected row
+            through = rel.through if hasattr(rel, "through") else rel.field.remote_field.through
+            for f in through._meta.fields:
+                if f.is_relation and f.related_model is model:
+                    cur.execute(
+                        f"DELETE FROM {through._meta.db_table} WHERE {f.column} IN ({ids})", params
+                    )
+            continue
+        sub, col = rel.related_model, rel.field.column
+        if sub is model:
+            cur.execute(f"UPDATE {table} SET {col} = NULL WHERE {col} IN ({ids})", params)
+            continue
+        sub_table = sub._meta.db_table
+        if depth:
+            sub_ids = f"SELECT id FROM {sub_table} WHERE {col} IN ({ids})"
+            _delete_referencing(cur, sub, sub_ids, params, depth=depth - 1)
+        cur.execute(f"DELETE FROM {sub_table} WHERE {col} IN ({ids})", params)
 
 
 # --- the server process -------------------------------------------------------------------------
