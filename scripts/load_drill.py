@@ -209,31 +209,24 @@ def _photo() -> bytes:
 
 def _idle_baseline(url: str, rounds: int = 12) -> float | None:
     """p95 of the case list and the queue for one signed-in operator on the idle stack, before the
-    mix starts: the same pages, the same data, no concurrent load (the bench's baseline). The
-    session is kept for the simulated operators of that account."""
-    import requests
+    mix starts: the same pages, the same data, no concurrent load (the bench's baseline). Its
+    requests report to events of their own (not the mix's statistics); the session is kept for
+    the simulated operators of that account."""
+    from locust.clients import HttpSession
+    from locust.event import Events
 
-    s = requests.Session()
-    s.get(f"{url}/login/")
-    r = s.post(
-        f"{url}/login/",
-        data={"username": OPERATORS[0], "password": PASSWORD,
-              "csrfmiddlewaretoken": s.cookies.get("csrftoken", "")},
-        headers={"Referer": f"{url}/login/"},
-        allow_redirects=False,
-    )  # fmt: skip
-    if r.status_code != 302:
-        return None
-    _SESSIONS[OPERATORS[0]] = dict(s.cookies)
+    from bench._util import percentile
+
+    client = HttpSession(base_url=url, request_event=Events().request, user=None)
+    _login(client, OPERATORS[0])
     times = []
     for i in range(rounds + 2):
         for path in ("/console/cases/", "/api/cases/?limit=20"):
             t = time.perf_counter()
-            ok = s.get(f"{url}{path}").status_code == 200
+            ok = client.get(path, allow_redirects=False).status_code == 200  # not the login page
             if i >= 2 and ok:  # two warm-up rounds
                 times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return round(times[max(0, int(len(times) * 0.95) - 1)], 1) if times else None
+    return round(percentile(times, 95), 1) if times else None
 
 
 def main() -> None:
