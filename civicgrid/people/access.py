@@ -261,7 +261,8 @@ class Principal(DisputeAccess):
         return frozenset(m.grid_id for m in self.memberships)
 
     def handler_q(self) -> Q:
-        """Cases dispatched to my departments within each assignment's area (no fallback)."""
+        """Cases dispatched to my departments within each assignment's area (no fallback); on the
+        co-handling parts and whistle calls (same columns) those of my departments."""
         q = Q(pk__in=[])
         for dept_id, prefix in self.handler_pairs:
             q |= Q(department_id=dept_id, scope_code__startswith=prefix)
@@ -281,24 +282,18 @@ class Principal(DisputeAccess):
             q |= branch
         return q
 
-    def _pairs_q(self) -> Q:
-        q = Q(pk__in=[])
-        for dept_id, prefix in self.handler_pairs:
-            q |= Q(department_id=dept_id, scope_code__startswith=prefix)
-        return q
-
     def _co_case_ids(self, states=None) -> QuerySet:
         """Cases on which one of my departments is a co-department (协办), as a subquery; with
         ``states``, only those whose part is in one of them."""
         part = apps.get_model("cases", "CasePart")
-        parts = part.objects.filter(self._pairs_q()).exclude(state="cancelled")
+        parts = part.objects.filter(self.handler_q()).exclude(state="cancelled")
         return (parts.filter(state__in=states) if states else parts).values("case_id")
 
     def _called_case_ids(self, states=None) -> QuerySet:
         """Cases to which one of my departments was called by a whistle, as a subquery; with
         ``states``, only those whose call is in one of them."""
         call = apps.get_model("cases", "WhistleCall")
-        calls = call.objects.filter(self._pairs_q())
+        calls = call.objects.filter(self.handler_q())
         return (calls.filter(state__in=states) if states else calls).values("case_id")
 
     def co_parts_waiting_q(self) -> Q:
@@ -320,7 +315,7 @@ class Principal(DisputeAccess):
 
     def part_q(self) -> Q:
         """Co-handling parts of my departments within each assignment's area."""
-        return self._pairs_q()
+        return self.handler_q()
 
     def case_visible_q(self) -> Q:
         """Cases I may see: located in my scope, owned by my centers' areas, dispatched to my
