@@ -175,10 +175,20 @@ def test_the_app_opens_offline_from_the_service_worker_cache(
             "caches.keys().then(ks => ks.find(k => k.indexOf('cg-pages-') === 0))"
             ".then(n => n ? caches.open(n).then(c => c.keys()).then(k => k.length >= 7) : false)",
         )
+        # ... the pages other apps mount under /field/ among them (the worker's own list).
+        wait_until(
+            page,
+            "caches.keys().then(ks => ks.find(k => k.indexOf('cg-pages-') === 0))"
+            ".then(n => n ? caches.open(n).then(c => c.keys()) : [])"
+            ".then(k => { const p = k.map(r => new URL(r.url).pathname);"
+            " return p.includes('/field/mediation/new/') && p.includes('/field/basedata/'); })",
+        )
         context.set_offline(True)
         page.goto(live_server.url + "/field/report/")
         assert page.locator("#report-form").count() == 1
         assert "事件上报" in page.title()
+        page.goto(live_server.url + "/field/mediation/new/")
+        assert page.locator("#dispute-form").count() == 1
         page.goto(live_server.url + "/field/never-seen/")
         assert "无网络" in page.content()
 

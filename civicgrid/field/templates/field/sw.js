@@ -82,7 +82,7 @@ async function warm(pages) {
 
 self.addEventListener("message", (event) => {
   const data = event.data || {};
-  if (data.type === "warm") event.waitUntil(warm(data.pages || PAGES));
+  if (data.type === "warm") event.waitUntil(warm(PAGES));
   if (data.type === "logout") {
     event.waitUntil(forget("").then(() => { if (event.ports[0]) event.ports[0].postMessage("done"); }));
   }

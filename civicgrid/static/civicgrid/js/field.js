@@ -460,7 +460,7 @@
       var last = parseInt(localStorage.getItem("cg.warm") || "0", 10);
       if (navigator.onLine && reg.active && Date.now() - last > 600000) {
         localStorage.setItem("cg.warm", String(Date.now()));
-        reg.active.postMessage({ type: "warm", pages: CG.urls.pages });
+        reg.active.postMessage({ type: "warm" });  // the worker's own page list (SHELL_PAGES)
       }
     }).catch(function () {});
   }
