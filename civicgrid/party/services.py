@@ -413,7 +413,7 @@ def visit_record(
     when = visited_at or now
     if when > now + dt.timedelta(minutes=5):
         raise DomainError("in_future", _("The visit time lies in the future."), field="visited_at")
-    if when.date() < assignment.since - dt.timedelta(days=0):
+    if timezone.localdate(when) < assignment.since:  # both in the city's time zone
         raise DomainError(
             "before_assignment",
             _("The visit lies before the assignment began."),

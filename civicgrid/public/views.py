@@ -9,6 +9,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.cache import never_cache
@@ -293,7 +294,7 @@ def admission_export(request: HttpRequest) -> HttpResponse:
                     item.legal_basis,
                     item.why_grid,
                     item.workload,
-                    item.decided_at.date().isoformat() if item.decided_at else "",
+                    timezone.localdate(item.decided_at).isoformat() if item.decided_at else "",
                 ],
             )
         )

@@ -220,3 +220,17 @@ def test_month_end_reminder_sent_once(pw):
     assert services.liaison_remind(today=dt.date(2026, 11, 28)) == 0  # sent once
     n = Notification.objects.get(recipient=pw.leader_a, kind="liaison_visit_due")
     assert pw.grid_a1.name in n.title
+
+
+def test_visit_right_after_local_midnight_counts_on_the_local_day(pw):
+    """01:30 in Beijing is still the day before in UTC: a cadre assigned today may visit today."""
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 12, 2, 17, 30, tzinfo=dt.UTC), tick=False):
+        a = services.liaison_assign(cadre=pw.leader_a, grid=pw.grid_a1, actor=pw.operator_a)
+        assert a.since == dt.date(2026, 12, 3)
+        v, created = services.visit_record(
+            actor=pw.leader_a, grid=pw.grid_a1, visited_at=None, place="党群服务站",
+            people_met="网格员", client_id="6b0d3cf1-8a61-4b1b-9d07-6d1c7f0d2a12",
+        )  # fmt: skip
+    assert created and v.assignment == a
