@@ -683,10 +683,10 @@ class ImportEntity(models.TextChoices):
 
 
 class ImportState(models.TextChoices):
-    QUEUED = "queued", _("Queued")
-    RUNNING = "running", _("Running")
-    DONE = "done", _("Done")
-    FAILED = "failed", _("Failed")
+    QUEUED = "queued", pgettext_lazy("import", "Queued")
+    RUNNING = "running", pgettext_lazy("import", "Running")
+    DONE = "done", pgettext_lazy("import", "Done")
+    FAILED = "failed", pgettext_lazy("import", "Failed")
 
 
 def import_upload_path(instance, filename: str) -> str:
