@@ -45,6 +45,7 @@ HEADERS = {h: f for h, f, _r, _e in COLUMNS}
 LABELS = {f: h for h, f, _r, _e in COLUMNS}
 CHUNK = 1000
 MAX_ERRORS = 1000
+PROGRESS_EVERY = 200  # rows between two progress reports of a job on the task worker
 
 ID_TYPES = {"居民身份证": "resident", "护照": "passport", "港澳居民来往内地通行证": "hk_macao",
             "台湾居民来往大陆通行证": "taiwan", "外国人永久居留身份证": "foreign_pr"}  # fmt: skip
@@ -92,6 +93,23 @@ class ImportReport:
     @property
     def ok(self) -> bool:
         return self.error_count == 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """What an ``ImportJob`` keeps (JSON), ``ok`` included for the templates."""
+        return {
+            "rows": self.rows,
+            "created": self.created,
+            "updated": self.updated,
+            "committed": self.committed,
+            "errors": self.errors,
+            "error_count": self.error_count,
+            "ok": self.ok,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportReport:
+        keys = ("rows", "created", "updated", "committed", "errors", "error_count")
+        return cls(**{k: data[k] for k in keys if k in data})
 
 
 class _Cleaner:
@@ -259,12 +277,27 @@ class _Rollback(Exception):
     pass
 
 
-def import_persons(upload, *, actor, commit: bool) -> ImportReport:
+def count_rows(upload, limit: int | None = None) -> int:
+    """The non-empty data rows of a persons file, counting stops past ``limit``.
+
+    Raises DomainError for a header without a required column; openpyxl's own errors (a file
+    that is not xlsx) pass through.
+    """
+    n = 0
+    for _row in _rows(upload):
+        n += 1
+        if limit is not None and n > limit:
+            break
+    return n
+
+
+def import_persons(upload, *, actor, commit: bool, progress=None) -> ImportReport:
     """Validate every row; when ``commit`` and no row is bad, write them all in one transaction.
 
     One streamed pass: chunks of valid rows are written inside the transaction as they come;
     the first bad row stops the writing (validation goes on, to list every bad row) and the
     transaction is rolled back at the end, so a file with any error changes nothing.
+    ``progress(rows)`` is called every ``PROGRESS_EVERY`` rows read (a job's progress bar).
     """
     report = ImportReport()
     cleaner = _Cleaner(actor)
@@ -276,6 +309,8 @@ def import_persons(upload, *, actor, commit: bool) -> ImportReport:
                 good = []
                 for n, raw in chunk:
                     report.rows += 1
+                    if progress is not None and report.rows % PROGRESS_EVERY == 0:
+                        progress(report.rows)
                     clean = cleaner.row(raw, lambda col, msg, n=n: report.add(n, col, msg))
                     if clean:
                         clean["bidx"] = services.id_index(clean["id_number"])

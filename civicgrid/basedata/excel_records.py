@@ -25,7 +25,7 @@ from civicgrid.core.errors import DomainError
 from civicgrid.people.scoping import scope_q
 
 from . import services
-from .excel import MAX_ERRORS, ImportReport, _text
+from .excel import MAX_ERRORS, PROGRESS_EVERY, ImportReport, _text
 from .models import House, Organisation, Place, RiskPoint, Thing
 
 CRS = {"": "wgs84", "WGS84": "wgs84", "WGS-84": "wgs84", "GCJ02": "gcj02", "GCJ-02": "gcj02",
@@ -259,8 +259,21 @@ class _Rollback(Exception):
     pass
 
 
-def import_records(entity: str, upload, *, actor, commit: bool) -> ImportReport:
-    """Validate (and with ``commit`` and no bad row, write) every row of an entity's file."""
+def count_rows(entity: str, upload, limit: int | None = None) -> int:
+    """The non-empty data rows of an entity's file, counting stops past ``limit``."""
+    n = 0
+    for _row in _rows(upload, SPECS[entity][1]):
+        n += 1
+        if limit is not None and n > limit:
+            break
+    return n
+
+
+def import_records(entity: str, upload, *, actor, commit: bool, progress=None) -> ImportReport:
+    """Validate (and with ``commit`` and no bad row, write) every row of an entity's file.
+
+    ``progress(rows)`` is called every ``PROGRESS_EVERY`` rows read (a job's progress bar).
+    """
     _title, cols, _choices = SPECS[entity]
     labels = {f: h for h, f, _r, _e in cols}
     report = ImportReport()
@@ -269,6 +282,8 @@ def import_records(entity: str, upload, *, actor, commit: bool) -> ImportReport:
         with transaction.atomic():
             for n, raw in _rows(upload, cols):
                 report.rows += 1
+                if progress is not None and report.rows % PROGRESS_EVERY == 0:
+                    progress(report.rows)
                 missing = [f for _h, f, r, _e in cols if r and not raw.get(f)]
                 for f in missing:
                     report.add(n, labels[f], _("required"))

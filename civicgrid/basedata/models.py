@@ -671,3 +671,75 @@ class VisitNotice(models.Model):
 
     def __str__(self) -> str:
         return f"notice {self.tag_id} {self.due}"
+
+
+class ImportEntity(models.TextChoices):
+    PERSON = "person", _("Persons")
+    HOUSE = "house", _("Houses")
+    ORGANISATION = "organisation", _("Organisations")
+    PLACE = "place", _("Places")
+    RISKPOINT = "riskpoint", _("Risk points")
+    THING = "thing", _("Things")
+
+
+class ImportState(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("import", "Queued")
+    RUNNING = "running", pgettext_lazy("import", "Running")
+    DONE = "done", pgettext_lazy("import", "Done")
+    FAILED = "failed", pgettext_lazy("import", "Failed")
+
+
+def import_upload_path(instance, filename: str) -> str:
+    """A random name under ``imports/``: the upload holds plain ID numbers and phones, is never
+    served, and its stored name tells nothing about who uploaded it."""
+    import secrets
+
+    return f"imports/{secrets.token_urlsafe(24)}.xlsx"
+
+
+class ImportJob(models.Model):
+    """A large Excel import (or check) run by the task worker; its creator follows its progress.
+
+    The uploaded file is kept in the default (protected) storage only until the job finishes.
+    ``report`` holds what the inline import shows: rows, created, updated, committed, ok,
+    errors (row, column, reason) and error_count. ``scope`` is the code prefixes the creator
+    could write to when the job was queued (null: unrestricted).
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        on_delete=models.CASCADE,
+        related_name="import_jobs",
+    )
+    entity = models.CharField(_("record kind"), max_length=12, choices=ImportEntity.choices)
+    filename = models.CharField(_("file name"), max_length=200, blank=True)
+    file = models.FileField(_("file"), upload_to=import_upload_path, max_length=200, blank=True)
+    commit = models.BooleanField(_("import (not a check)"), default=False)
+    state = models.CharField(
+        _("state"), max_length=8, choices=ImportState.choices, default=ImportState.QUEUED
+    )
+    total = models.PositiveIntegerField(_("rows in the file"), default=0)
+    done = models.PositiveIntegerField(_("rows done"), default=0)
+    report = models.JSONField(_("report"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    scope = models.JSONField(_("scope"), null=True, blank=True)
+    lang = models.CharField(_("language of the report"), max_length=12, blank=True)
+    # Bumped by each claim: only the run holding the latest claim may finish the job.
+    attempt = models.PositiveSmallIntegerField(_("attempt"), default=0)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import job")
+        verbose_name_plural = _("import jobs")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="import_job_user_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.get_entity_display()} {self.filename} #{self.pk}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in (ImportState.DONE, ImportState.FAILED)

@@ -8,6 +8,8 @@ notice follows. Each recipient gets one summary per grid and sweep, not one per 
 
 ``visit_sweep_task`` re-enqueues itself ``INTERVAL`` seconds later; ``manage.py visit_sweep``
 runs one sweep now and queues the chain (the ``worker`` command calls it at start).
+
+``import_run_task`` runs one large Excel import (``importjobs``).
 """
 
 from __future__ import annotations
@@ -152,3 +154,11 @@ def schedule_next(delay: int | None = None) -> bool:
         run_after = timezone.now() + dt.timedelta(seconds=INTERVAL if delay is None else delay)
         visit_sweep_task.using(run_after=run_after).enqueue()
     return True
+
+
+@task()
+def import_run_task(job_id: int) -> str:
+    from . import importjobs
+
+    job = importjobs.run(job_id)
+    return job.state if job is not None else "gone"

@@ -21,7 +21,7 @@ from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.people.scoping import has_role
 from civicgrid.territory.selectors import grid_get_for
 
-from . import selectors, services
+from . import importjobs, selectors, services
 from .models import Person
 
 
@@ -303,9 +303,61 @@ def person_import(request):
         commit = request.POST.get("commit") == "1"
         if upload is None:
             ctx["error"] = "file"
+        elif importjobs.is_large("person", upload):
+            return _queued(request, "person", upload, commit)
         else:
             ctx["report"] = excel.import_persons(upload, actor=request.user, commit=commit)
+    ctx.update(_jobs_ctx(request))
     return render(request, "basedata/import.html", ctx)
+
+
+def _jobs_ctx(request) -> dict:
+    from civicgrid.core.conf import options
+
+    return {
+        "jobs": importjobs.import_jobs_recent_for(request.user),
+        "inline_rows": options().IMPORT_INLINE_ROWS,
+    }
+
+
+def _queued(request, entity: str, upload, commit: bool):
+    """A file too large for the request: queue it and show its job page."""
+    from django.shortcuts import redirect
+
+    job = importjobs.import_job_create(
+        entity=entity, upload=upload, commit=commit, actor=request.user
+    )
+    return redirect("basedata:import_job", job.pk)
+
+
+@login_required
+@require_GET
+@not_found_as_404
+def import_job(request, pk: int):
+    """A queued import: its progress bar (polling ``import_job_status``), then its report."""
+    job = importjobs.import_job_get_for(request.user, pk)
+    return render(
+        request,
+        "basedata/import_job.html",
+        {
+            "job": job,
+            "st": importjobs.status(job),
+            "report": importjobs.report_of(job),
+            **_jobs_ctx(request),
+        },
+    )
+
+
+@login_required
+@require_GET
+@not_found_as_404
+def import_job_status(request, pk: int):
+    from django.http import JsonResponse
+
+    job = importjobs.import_job_get_for(request.user, pk)
+    response = JsonResponse(importjobs.status(job))
+    response["Cache-Control"] = "private, no-cache"
+    return response
 
 
 # --- case links -------------------------------------------------------------------------------
@@ -501,10 +553,14 @@ def records_import(request, entity: str):
     }
     if request.method == "POST":
         upload = request.FILES.get("file")
+        commit = request.POST.get("commit") == "1"
         if upload is None:
             ctx["error"] = "file"
+        elif importjobs.is_large(entity, upload):
+            return _queued(request, entity, upload, commit)
         else:
             ctx["report"] = excel_records.import_records(
-                entity, upload, actor=request.user, commit=request.POST.get("commit") == "1"
+                entity, upload, actor=request.user, commit=commit
             )
+    ctx.update(_jobs_ctx(request))
     return render(request, "basedata/import_records.html", ctx)

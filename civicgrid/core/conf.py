@@ -259,6 +259,12 @@ class Options:
         "Department code suffix (after the area prefix and `-`) of the police departments told "
         "at once about a dispute flagged 民转刑.",
     )
+    IMPORT_INLINE_ROWS: int = _opt(
+        2000,
+        _positive,
+        "Base-data Excel files with more data rows than this are imported (or checked) by the "
+        "task worker, with a progress page; smaller ones in the request.",
+    )
     REPLICA_MAX_LAG_SECONDS: float = _opt(
         30.0, _float, "`/readyz` fails when the read replica lags by more than this."
     )

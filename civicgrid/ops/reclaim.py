@@ -6,7 +6,9 @@ worker killed in the middle leaves the task RUNNING for ever. ``manage.py worker
 by this very worker id (it is starting, so it runs nothing) or by a worker whose heartbeat is older
 than WORKER_HEARTBEAT_MAX_AGE or gone. Orphans go back to READY. An export whose task is reclaimed
 goes back from ``running`` to ``queued`` so the new run writes it from the start; its file is only
-attached when complete, so nothing half-written is ever served.
+attached when complete, so nothing half-written is ever served. A base-data import job goes back
+to ``queued`` the same way: its rows and its ``done`` state are committed in one transaction, so a
+job still ``running`` wrote nothing, and the new run imports the file from the start.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from civicgrid.core.locks import serialized
 
 logger = logging.getLogger(__name__)
 EXPORT_TASK = "civicgrid.analytics.tasks.export_run_task"
+IMPORT_TASK = "civicgrid.basedata.tasks.import_run_task"
 
 
 def reclaim_orphans(worker_id: str) -> int:
@@ -51,8 +54,9 @@ def reclaim_orphans(worker_id: str) -> int:
             DBTaskResult.objects.filter(pk=r.pk, status="RUNNING").update(
                 status="READY", started_at=None
             )
-            if r.task_path == EXPORT_TASK:
-                _requeue_export(r.args_kwargs.get("args") or [])
+            requeue = REQUEUE.get(r.task_path)
+            if requeue is not None:
+                requeue(r.args_kwargs.get("args") or [])
     return len(orphans)
 
 
@@ -63,3 +67,14 @@ def _requeue_export(args: list) -> None:
         Export.objects.filter(pk=args[0], state=ExportState.RUNNING).update(
             state=ExportState.QUEUED, done=0, started_at=None
         )
+
+
+def _requeue_import(args: list) -> None:
+    from civicgrid.basedata import importjobs
+
+    if args:
+        importjobs.requeue(args[0])
+
+
+# Task path → what puts the task's own record back to "queued" when the task is reclaimed.
+REQUEUE = {EXPORT_TASK: _requeue_export, IMPORT_TASK: _requeue_import}
