@@ -1,7 +1,8 @@
 """Base data at Datong's size: generation through COPY, look-ups, lists, Excel import, rotation.
 
-Runs in the configured database; on PostgreSQL its name must contain ``basedata`` (the bench
-keeps its generated rows there for the next run, under city code 1499). Sizes (BENCH_SCALE):
+On PostgreSQL it runs in a database whose name contains ``basedata``: the configured one if its
+name does, else ``bench_basedata_<persons>`` on the same server (both kept for the next run, the
+rows under city code 1499). Sizes (BENCH_SCALE):
 small 100 k persons, medium 1 M, full 9 M persons + 2.5 M houses + households, organisations,
 places, things and tags (12 M records). Every ciphertext is real SM4-GCM under a bench keyring.
 """
