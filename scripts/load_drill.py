@@ -211,7 +211,9 @@ def _idle_baseline(url: str, rounds: int = 12) -> float | None:
     """p95 of the case list and the queue for one signed-in operator on the idle stack, before the
     mix starts: the same pages, the same data, no concurrent load (the bench's baseline). Its
     requests report to events of their own (not the mix's statistics); the session is kept for
-    the simulated operators of that account."""
+    the simulated operators of that account. Warm-up rounds first: three per gunicorn worker, as
+    any worker may take a request and each one's first requests load templates and translations
+    (with two rounds only, the baseline's p95 was a cold worker's first page)."""
     from locust.clients import HttpSession
     from locust.event import Events
 
@@ -219,12 +221,13 @@ def _idle_baseline(url: str, rounds: int = 12) -> float | None:
 
     client = HttpSession(base_url=url, request_event=Events().request, user=None)
     _login(client, OPERATORS[0])
+    warm = 3 * (int(os.environ.get("WEB_CONCURRENCY", "0")) or 2 * (os.cpu_count() or 1) + 1)
     times = []
-    for i in range(rounds + 2):
+    for i in range(rounds + warm):
         for path in ("/console/cases/", "/api/cases/?limit=20"):
             t = time.perf_counter()
             ok = client.get(path, allow_redirects=False).status_code == 200  # not the login page
-            if i >= 2 and ok:  # two warm-up rounds
+            if i >= warm and ok:
                 times.append((time.perf_counter() - t) * 1000)
     return round(percentile(times, 95), 1) if times else None
 
