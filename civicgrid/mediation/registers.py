@@ -60,22 +60,31 @@ def label(d: Dispute, field: str) -> str:
     return _choices(field, get_language() or "")[value] if value not in (None, "") else ""
 
 
+def _related(d: Dispute, name: str) -> list:
+    """A relation's rows: the list the register's queryset prefetched into ``_reg_<name>``
+    (``to_attr``: Django then builds no queryset per row), else a query (a single dispute)."""
+    rows = getattr(d, f"_reg_{name}", None)
+    return rows if rows is not None else list(getattr(d, name).all())
+
+
 def _names(d: Dispute, role: str) -> str:
-    return "、".join(p.name for p in d.parties.all() if p.role == role)
+    return "、".join(p.name for p in _related(d, "parties") if p.role == role)
 
 
 def _ids(d: Dispute, role: str = PartyRole.APPLICANT) -> str:
     return "、".join(
-        p.id_number_mask for p in d.parties.all() if p.role == role and p.id_number_mask
+        p.id_number_mask for p in _related(d, "parties") if p.role == role and p.id_number_mask
     )
 
 
 def _phones(d: Dispute, role: str = PartyRole.APPLICANT) -> str:
-    return "、".join(p.phone_mask for p in d.parties.all() if p.role == role and p.phone_mask)
+    return "、".join(
+        p.phone_mask for p in _related(d, "parties") if p.role == role and p.phone_mask
+    )
 
 
 def _agreement(d: Dispute) -> Agreement | None:
-    rows = list(d.agreements.all())
+    rows = _related(d, "agreements")
     return rows[-1] if rows else None
 
 
@@ -90,7 +99,7 @@ def _fulfilment(d: Dispute) -> str:
 
 def _visits(d: Dispute) -> str:
     parts = []
-    for v in d.followups.all():
+    for v in _related(d, "followups"):
         if v.done_at is None:
             continue
         mark = _("satisfied") if v.satisfied else _("not satisfied")
@@ -165,9 +174,17 @@ class Register:
                 ),
             )
             .prefetch_related(
-                Prefetch("parties", queryset=Party.objects.order_by("role", "id")),
-                Prefetch("agreements", queryset=Agreement.objects.order_by("signed_at", "id")),
-                Prefetch("followups", queryset=FollowUp.objects.order_by("due_date", "id")),
+                Prefetch("parties", Party.objects.order_by("role", "id"), to_attr="_reg_parties"),
+                Prefetch(
+                    "agreements",
+                    Agreement.objects.order_by("signed_at", "id"),
+                    to_attr="_reg_agreements",
+                ),
+                Prefetch(
+                    "followups",
+                    FollowUp.objects.order_by("due_date", "id"),
+                    to_attr="_reg_followups",
+                ),
             )
         )
         return qs.order_by(self.date_field, "id")
@@ -287,7 +304,7 @@ TRIAGE = Register(
         Column(_("No."), _seq, 6),
         Column(_("Number"), lambda d: d.number, 18),
         Column(_("Date"), lambda d: _day(d.registered_at), 11),
-        Column(_("Parties"), lambda d: "、".join(p.name for p in d.parties.all()), 18),
+        Column(_("Parties"), lambda d: "、".join(p.name for p in _related(d, "parties")), 18),
         Column(_("Kind"), lambda d: label(d, "kind")),
         Column(_("Summary"), lambda d: d.title, 30),
         Column(_("Triaged on"), lambda d: _day(getattr(d, "triaged_at", None)), 11),

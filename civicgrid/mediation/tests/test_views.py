@@ -1,5 +1,7 @@
 """The console workspace: persona × scope matrix (out of scope = 404), forms from the table."""
 
+import datetime as dt
+
 import pytest
 
 from civicgrid.mediation import registers
@@ -243,3 +245,42 @@ def test_meeting_form_records_tasks(client, med):
     client.force_login(w.outsider_b)
     assert client.get(f"/mediation/meetings/{m.pk}/").status_code == 404
     assert client.post(f"/mediation/meetings/{m.pk}/tasks/{t.pk}/done/").status_code == 404
+
+
+@pytest.mark.parametrize("code", list(registers.REGISTERS))
+def test_register_export_reads_a_fixed_number_of_queries_however_many_rows(three, code):
+    """Parties, agreements, visits and meeting items come by chunk, never one query per row."""
+    import tempfile
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from civicgrid.mediation import services
+    from civicgrid.people.access import Principal
+
+    w = three
+    reg = registers.REGISTERS[code]
+
+    def export() -> tuple[int, int]:
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as tmp:
+            with CaptureQueriesContext(connection) as ctx:
+                n = registers.write_xlsx(
+                    reg, Principal.of(w.operator_a), dt.date(2000, 1, 1), dt.date(2099, 12, 31),
+                    tmp.name,
+                )  # fmt: skip
+        return n, len(ctx.captured_queries)
+
+    def more(k: int) -> None:
+        for _ in range(k):
+            d = to_state(w, S.AGREED)
+            services.meeting_record(
+                actor=w.operator_a, center=w.center_a, held_at="2025-06-01T10:00", host="主任",
+                attendees="甲、乙", topic="研判", opinions="意见", decisions="决定",
+                disputes=[d.pk], tasks=[{"task": "回访", "owner": "王调解", "due_date": "2025-06-10"}],
+            )  # fmt: skip
+
+    more(1)
+    rows_small, small = export()
+    more(3)
+    rows_large, large = export()
+    assert rows_large > rows_small and large == small, (rows_small, rows_large, small, large)
