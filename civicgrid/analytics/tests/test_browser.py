@@ -89,7 +89,11 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
         wait_for(page, "document.querySelectorAll('#tiles .kpi').length === 9")
         for chart in ("trend", "ranking", "categories", "map"):
             page.wait_for_selector(f"#{chart} canvas")
-        wait_for(page, "window.civicgridDashboard.state.map !== null")
+        # The map is set before the load ends; a click while loading is ignored by the page.
+        wait_for(
+            page,
+            "window.civicgridDashboard.state.map !== null && !window.civicgridDashboard.state.loading",
+        )
         received = page.locator('#tiles .kpi[data-key="received"] .kpi-value').inner_text()
         assert received.replace(",", "") == str(expected["received"])
         crumbs = page.locator("#crumbs").inner_text()
@@ -116,8 +120,8 @@ def test_dashboard_renders_drills_down_and_logs_no_errors(
         wait_for(
             page,
             """(p) => {
-                const m = window.civicgridDashboard.state.map;
-                return m && m.features.length > 0
+                const s = window.civicgridDashboard.state, m = s.map;
+                return !s.loading && m && m.features.length > 0
                     && m.features.every(f => f.properties.code.startsWith(p));
             }""",
             arg=first["prefix"],

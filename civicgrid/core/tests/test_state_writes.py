@@ -41,6 +41,8 @@ WRITERS = {"create", "update", "get_or_create", "update_or_create", "bulk_create
 NOT_WORKFLOWS = {
     ("field/services.py", "_end"): "Patrol.state (a patrol is running or ended, no workflow)",
     ("analytics/exports.py", "run"): "Export.state (a background job's progress, no workflow)",
+    ("basedata/importjobs.py", "run"): "ImportJob.state (a background job's progress, no workflow)",
+    ("basedata/importjobs.py", "requeue"): "ImportJob.state (re-queueing a killed worker's job)",
     ("ops/reclaim.py", "_requeue_export"): "Export.state (re-queueing a killed worker's job)",
     ("basedata/services.py", "thing_set_state"): "Thing.state (a city part's condition — in "
     "service, damaged, removed — recorded in its change history, no workflow)",
