@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Step
+from civicgrid.notifications.services import RECIPIENT_FIELDS
 from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import has_role
 from civicgrid.territory.codes import area_prefix
@@ -291,7 +292,7 @@ def _report_new(
     owner_id = owner.pk
     transaction.on_commit(
         lambda: notify(
-            users=operators_of(owner_id),
+            users=operators_of(owner_id, only=RECIPIENT_FIELDS),
             kind="case_reported",
             title=f"[{case.tracking_code}] " + _("New report: %(c)s") % {"c": cat.name},
             body=description[:200],
