@@ -161,7 +161,14 @@ def _reporter_shown(case: Case) -> str:
     return _mask_phone(shown) if shown and shown == case.reporter_phone else shown
 
 
-def _detail(case: Case, user) -> dict:
+def _detail(
+    case: Case,
+    user,
+    *,
+    actions: list[CaseAction] | None = None,
+    attachments: list[Attachment] | None = None,
+) -> dict:
+    """The detail answer; ``actions``/``attachments`` given are the case's complete rows."""
     caps = capacities(user, case)
     # Someone who is only the reporter (a citizen) gets the public view of their own case.
     public = caps <= {REPORTER} and not has_role(user, *STAFF_ROLES)
@@ -200,8 +207,15 @@ def _detail(case: Case, user) -> dict:
         },
         capacities=sorted(caps),
         allowed_actions=allowed_actions(user, case, caps),
-        attachments=[_attachment(a) for a in case.attachments.order_by("created_at", "id")],
-        timeline=case_timeline(case, public=public),
+        attachments=[
+            _attachment(a)
+            for a in (
+                attachments
+                if attachments is not None
+                else case.attachments.order_by("created_at", "id")
+            )
+        ],
+        timeline=case_timeline(case, public=public, actions=actions),
     )
     return out
 
@@ -273,13 +287,23 @@ def report_case(request: HttpRequest, payload: CaseReportIn):
     data = payload.dict()
     data["source"] = channels.api_report_source(request.user, data.get("source"))
     data["priority"] = channels.api_report_priority(request.user, data.get("priority"))
-    case, created = services.case_report_outcome(actor=request.user, **data)
-    if not created:
+    out = services.case_report_outcome(actor=request.user, **data)
+    if not out.created:
         # The first delivery's case, loaded bare by the idempotency check: read it as the
-        # caller sees it. A case created just now is complete in memory (its category, grid,
-        # area and owner center are the objects the service resolved): no re-read.
-        case = _reload(principal_of(request), case)
-    return Status(201 if created else 200, _detail(case, principal_of(request)))
+        # caller sees it.
+        return Status(200, _detail(_reload(principal_of(request), out.case), principal_of(request)))
+    # A case created just now is complete in memory (its category, grid, area and owner center
+    # are the objects the service resolved; its log is the one row the service wrote; it has
+    # attachments only when the report brought some): no re-read.
+    return Status(
+        201,
+        _detail(
+            out.case,
+            principal_of(request),
+            actions=[out.log],
+            attachments=None if data.get("attachments") else [],
+        ),
+    )
 
 
 @router.post(

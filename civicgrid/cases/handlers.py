@@ -217,8 +217,8 @@ def notify(*, users, kind: str, title: str, body: str = "", case: Any = None, sm
 # --- recipients -------------------------------------------------------------------------------
 
 
-def operators_of(center_id: int) -> list[User]:
-    return operators_of_center(center_id)
+def operators_of(center_id: int, *, only: tuple[str, ...] = ()) -> list[User]:
+    return operators_of_center(center_id, only=only)
 
 
 def handlers_of(department_id: int, scope_code: str) -> list[User]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -378,14 +379,24 @@ def public_note_shown(action: CaseAction) -> bool:
     return action.action in PUBLIC_NOTE_ACTIONS
 
 
-def case_timeline(case: Case, *, public: bool = False) -> list[dict]:
-    """The action log as display rows; ``public`` hides internal notes and staff names."""
+def case_timeline(
+    case: Case, *, public: bool = False, actions: Iterable[CaseAction] | None = None
+) -> list[dict]:
+    """The action log as display rows; ``public`` hides internal notes and staff names.
+
+    ``actions``: the case's whole log in order, with actors, when the caller holds it (a case
+    created in this request); otherwise it is read.
+    """
     from .engine import CAPACITY_LABELS, action_label, state_label
 
+    if actions is None:
+        actions = (
+            CaseAction.objects.filter(case=case)
+            .select_related("actor")
+            .order_by("created_at", "id")
+        )
     rows = []
-    for a in (
-        CaseAction.objects.filter(case=case).select_related("actor").order_by("created_at", "id")
-    ):
+    for a in actions:
         internal = a.action == "comment" and a.data.get("internal", True)
         if public and (
             internal

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from civicgrid.core.errors import Conflict, DomainError, Forbidden, NotFound
 from civicgrid.core.workflow import Step
+from civicgrid.notifications.services import RECIPIENT_FIELDS
 from civicgrid.people.models import Center, Department, Role, User
 from civicgrid.people.scoping import has_role
 from civicgrid.territory.codes import area_prefix
@@ -121,9 +122,15 @@ def _location(lat, lng, crs: str) -> dict[str, Any]:
     return out
 
 
+class ReportOutcome(NamedTuple):
+    case: Case
+    created: bool  # False: an earlier delivery of the same ``client_id`` created ``case``
+    log: CaseAction | None  # the report's log row, when this call wrote it
+
+
 def case_report(**kwargs: Any) -> Case:
     """File a new report (state ``reported``); see ``case_report_outcome`` for the arguments."""
-    return case_report_outcome(**kwargs)[0]
+    return case_report_outcome(**kwargs).case
 
 
 def case_report_outcome(
@@ -142,26 +149,74 @@ def case_report_outcome(
     reporter_phone: str = "",
     client_id: str | None = None,
     attachments: list | None = None,
-) -> tuple[Case, bool]:
+) -> ReportOutcome:
     """File a new report (state ``reported``). Idempotent on ``client_id``.
 
-    Returns the case and whether this call created it (False: an earlier delivery of the same
-    ``client_id`` did, and that first case is returned).
+    Returns the case, whether this call created it (False: an earlier delivery of the same
+    ``client_id`` did, and that first case is returned) and the log row it wrote.
 
     Anonymous reports (``actor`` None) need a phone number. Staff sources are checked against
     the actor's roles (grid worker app/patrol: grid worker; hotline: operator; department:
-    handler). A repeated ``client_id`` from the same reporter returns the first case.
+    handler). A repeated ``client_id`` from the same reporter returns the first case; another
+    reporter's is refused (409).
+
+    The first delivery of a ``client_id`` — nearly every call — is not looked up beforehand:
+    the unique constraint ``case_client_id_uniq`` refuses a second case, and only a refused
+    insert or a refused input (a retry may no longer pass: its attachments are used, its
+    category retired) looks for the earlier case. The answer is the one a look-up first would
+    give: the earlier case, the conflict, or else the original error.
     """
     if client_id is not None:
         client_id = str(client_id).strip() or None
-    if client_id is not None:
-        if not CLIENT_ID_RE.match(client_id):
-            raise DomainError(
-                "invalid", _("client_id must be 8–64 letters, digits or -_.:"), field="client_id"
-            )
-        existing = _existing_report(client_id, actor, reporter_phone)
-        if existing is not None:
-            return existing, False
+    if client_id is not None and not CLIENT_ID_RE.match(client_id):
+        raise DomainError(
+            "invalid", _("client_id must be 8–64 letters, digits or -_.:"), field="client_id"
+        )
+    try:
+        case, log = _report_new(
+            actor=actor,
+            category=category,
+            description=description,
+            lat=lat,
+            lng=lng,
+            crs=crs,
+            source=source,
+            flow=flow,
+            address=address,
+            priority=priority,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            client_id=client_id,
+            attachments=attachments,
+        )
+    except (DomainError, IntegrityError):
+        # A retry, or two deliveries of one report racing (the constraint let exactly one in).
+        if client_id is not None:
+            existing = _existing_report(client_id, actor, reporter_phone)
+            if existing is not None:
+                return ReportOutcome(existing, False, None)
+        raise
+    return ReportOutcome(case, True, log)
+
+
+def _report_new(
+    *,
+    actor: User | None,
+    category: Category | str,
+    description: str,
+    lat: float,
+    lng: float,
+    crs: str,
+    source: str,
+    flow: str,
+    address: str,
+    priority: int | None,
+    reporter_name: str,
+    reporter_phone: str,
+    client_id: str | None,
+    attachments: list | None,
+) -> tuple[Case, CaseAction]:
+    """Validate and insert a new report; the unique ``client_id`` makes a repeat fail."""
     if source not in Source.values:
         raise DomainError(
             "invalid", _("source must be one of %(v)s.") % {"v": Source.values}, field="source"
@@ -233,19 +288,11 @@ def case_report_outcome(
     step.data = {"source": source, "category": cat.code, "scope_code": case.scope_code, **step.data}
     if "offgrid" in loc:
         step.data["offgrid"] = loc["offgrid"]
-    try:
-        CASES.create(step)
-    except IntegrityError:
-        # Two deliveries of one report raced: the unique client_id let exactly one in.
-        if client_id is not None:
-            existing = _existing_report(client_id, actor, reporter_phone)
-            if existing is not None:
-                return existing, False
-        raise
+    log = CASES.create(step)
     owner_id = owner.pk
     transaction.on_commit(
         lambda: notify(
-            users=operators_of(owner_id),
+            users=operators_of(owner_id, only=RECIPIENT_FIELDS),
             kind="case_reported",
             title=f"[{case.tracking_code}] " + _("New report: %(c)s") % {"c": cat.name},
             body=description[:200],
@@ -253,7 +300,7 @@ def case_report_outcome(
             sms=prio >= Priority.URGENT,
         )
     )
-    return case, True
+    return case, log
 
 
 def _existing_report(client_id: str, actor, phone: str) -> Case | None:

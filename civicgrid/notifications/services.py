@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 SMS_MAX_CHARS = 300
+# What ``notify`` reads of a recipient: callers may load users with only these fields.
+RECIPIENT_FIELDS = ("id", "is_active", "phone")
 
 
 def normalise_mobile(phone: str) -> str | None:

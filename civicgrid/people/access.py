@@ -515,20 +515,23 @@ def codes_over(code: str) -> list[str]:
     return sorted({c[:n].ljust(12, "0") for n in PREFIX_LEN.values()})
 
 
-def _active_users(assignments: QuerySet) -> list[User]:
-    return list(
-        User.objects.filter(pk__in=assignments.values("user_id"), is_active=True).order_by("pk")
-    )
+def _active_users(assignments: QuerySet, only: tuple[str, ...] = ()) -> list[User]:
+    users = User.objects.filter(pk__in=assignments.values("user_id"), is_active=True)
+    return list((users.only(*only) if only else users).order_by("pk"))
 
 
-def operators_of_center(center_id: int | None) -> list[User]:
-    """Operators whose center (``Principal.centers``) is ``center_id``: one query."""
+def operators_of_center(center_id: int | None, *, only: tuple[str, ...] = ()) -> list[User]:
+    """Operators whose center (``Principal.centers``) is ``center_id``: one query.
+
+    ``only``: the user fields the caller reads (e.g. a notice's), the others deferred.
+    """
     if not center_id:
         return []
     return _active_users(
         RoleAssignment.objects.filter(role=Role.OPERATOR).filter(
             Q(center_id=center_id) | Q(center__isnull=True, area__center__id=center_id)
-        )
+        ),
+        only,
     )
 
 

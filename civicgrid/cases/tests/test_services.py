@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from civicgrid.cases import services
+from civicgrid.cases.attachments import attachment_prepare, attachment_save
 from civicgrid.cases.engine import action_label, allowed_actions, state_label
 from civicgrid.cases.models import (
     AdmissionItem,
@@ -89,18 +90,43 @@ def test_client_id_of_another_reporter_is_a_conflict(world, cats):
 
 
 def test_report_race_on_client_id_returns_first_case(world, cats, monkeypatch):
-    """The unique constraint decides a race: simulate the loser not seeing the winner first."""
-    first = report(world, cats, client_id="race-0000-0001")
-    calls = {"n": 0}
+    """The unique constraint decides: a first delivery looks nothing up, a second one is refused
+    by the constraint (as the loser of a race is) and then answered with the first case."""
+    calls = []
     real = services._existing_report
 
-    def blind_once(client_id, actor, phone):
-        calls["n"] += 1
-        return None if calls["n"] == 1 else real(client_id, actor, phone)
+    def counted(client_id, actor, phone):
+        calls.append(client_id)
+        return real(client_id, actor, phone)
 
-    monkeypatch.setattr(services, "_existing_report", blind_once)
+    monkeypatch.setattr(services, "_existing_report", counted)
+    first = report(world, cats, client_id="race-0000-0001")
+    assert calls == []
     again = report(world, cats, client_id="race-0000-0001")
-    assert again.pk == first.pk and Case.objects.count() == 1
+    assert again.pk == first.pk and Case.objects.count() == 1 and calls == ["race-0000-0001"]
+
+
+def test_retry_whose_inputs_no_longer_pass_returns_the_first_case(world, cats):
+    """A retry answers with the first case even when its payload would now be refused (the
+    category was retired meanwhile, the photo is already attached to the first case)."""
+    cats.small.photo_required = True
+    cats.small.save(update_fields=["photo_required"])
+    att = attachment_save(attachment_prepare(photo()), uploaded_by=world.worker_a1)
+    first = report(world, cats, client_id="stale-0000-0001", attachments=[att.pk])
+    with pytest.raises(DomainError) as exc:  # the photo is used: refused for a new report
+        report(world, cats, client_id="stale-0000-0009", attachments=[att.pk])
+    assert exc.value.code == "invalid_attachment"
+    again = report(world, cats, client_id="stale-0000-0001", attachments=[att.pk])
+    cats.small.is_active = False
+    cats.small.save(update_fields=["is_active"])
+    third = report(world, cats, client_id="stale-0000-0001", attachments=[att.pk])
+    assert again.pk == third.pk == first.pk and Case.objects.count() == 1
+    with pytest.raises(DomainError) as exc:
+        report(world, cats, actor=world.citizen, source="citizen", client_id="stale-0000-0001")
+    assert exc.value.code == "client_id_conflict" and exc.value.field == "client_id"
+    with pytest.raises(DomainError) as exc:
+        report(world, cats, client_id="stale-0000-0002")
+    assert exc.value.code == "invalid_category" and exc.value.field == "category"
 
 
 def test_anonymous_report_needs_phone(world, cats):
@@ -861,6 +887,7 @@ def test_owner_center_skips_levels_without_a_center(world, cats):
 def test_report_outcome_says_whether_this_call_created_the_case(world, cats):
     kw = dict(actor=world.worker_a1, category=cats.small, description="x", lat=A1[0],
               lng=A1[1], source="grid_worker", client_id="outcome-0000-0001")  # fmt: skip
-    first, created = services.case_report_outcome(**kw)
-    again, created_again = services.case_report_outcome(**kw)
+    first, created, log = services.case_report_outcome(**kw)
+    again, created_again, no_log = services.case_report_outcome(**kw)
     assert (created, created_again) == (True, False) and again.pk == first.pk
+    assert log == first.actions.get() and no_log is None
