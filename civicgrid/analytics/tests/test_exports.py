@@ -183,14 +183,11 @@ def _peak(user, fmt: str) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_memory_stays_flat_as_rows_grow(world, march, frozen_now, fmt, monkeypatch):
-    # Chunks of 200 rows: 3 chunks against 12, the same shape as 3,000 against 12,000 rows in
-    # the export's own chunks, in a fraction of the time (tracemalloc slows every allocation).
-    monkeypatch.setattr(exports, "CHUNK", 200)
-    _bulk_cases(world, 600, 0)
+def test_memory_stays_flat_as_rows_grow(world, march, frozen_now, fmt):
+    _bulk_cases(world, 3000, 0)
     n1, small = _peak(world.leader_a, fmt)
-    _bulk_cases(world, 1800, 600)
+    _bulk_cases(world, 9000, 3000)
     n2, large = _peak(world.leader_a, fmt)
-    assert n2 == n1 + 1800
+    assert n2 == n1 + 9000
     # Four times the rows, nearly the same peak: rows stream, they are never all held.
     assert large < small * 1.5, (small, large)
