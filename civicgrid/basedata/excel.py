@@ -17,8 +17,9 @@ from typing import Any
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
+from civicgrid.core import bulk, xlsx
 from civicgrid.core.errors import DomainError
 from civicgrid.core.spreadsheets import xlsx_row
 from civicgrid.people.scoping import scope_q
@@ -159,7 +160,7 @@ class _Cleaner:
         )
         for a, b, u, r, *rest in found:
             if (a, b, u, r) in keys:
-                self.houses.setdefault((a, b, u, r), tuple(rest))
+                self.houses.setdefault((a, b, u, r), (*rest, House.label(a, b, u, r)[:200]))
         for k in keys:
             self.houses.setdefault(k, None)
 
@@ -229,37 +230,30 @@ class _Cleaner:
         return None if bad else out
 
 
-def _text(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
+def read_rows(upload, cols) -> Iterator[tuple[int, dict[str, str]]]:
+    """(row number, {field: text}) for every non-empty data row of a file with the columns
+    ``cols`` [(header, field, required, example)], streamed (``core.xlsx``); the header may star
+    its required columns and put them in any order. Raises DomainError for a missing column and
+    XlsxError for a file that is not a readable .xlsx."""
+    headers = {h: f for h, f, _r, _e in cols}
+    it = xlsx.iter_rows(upload)
+    _n, header = next(it, (1, []))
+    fields = [headers.get(h.strip().rstrip("*")) for h in header]
+    missing = [h for h, f, r, _e in cols if r and f not in fields]
+    if missing:
+        raise DomainError(
+            "bad_header",
+            _("file: missing columns %(c)s") % {"c": "、".join(missing)},
+            field="file",
+        )
+    for n, values in it:
+        row = {f: v.strip() for f, v in zip(fields, values, strict=False) if f}
+        if any(row.values()):
+            yield n, row
 
 
 def _rows(upload) -> Iterator[tuple[int, dict[str, str]]]:
-    """(row number, {field: text}) for every non-empty data row, streamed (read-only mode)."""
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    wb = load_workbook(upload, read_only=True, data_only=True)
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = next(it, None) or ()
-        fields = [HEADERS.get(_text(h).rstrip("*")) for h in header]
-        missing = [h for h, f, r, _e in COLUMNS if r and f not in fields]
-        if missing:
-            raise DomainError(
-                "bad_header",
-                _("file: missing columns %(c)s") % {"c": "、".join(missing)},
-                field="file",
-            )
-        for n, values in enumerate(it, start=2):
-            row = {f: _text(v) for f, v in zip(fields, values, strict=False) if f}
-            if any(row.values()):
-                yield n, row
-    finally:
-        wb.close()
+    return read_rows(upload, COLUMNS)
 
 
 def _chunks(rows: Iterator, size: int = CHUNK) -> Iterator[list]:
@@ -280,8 +274,8 @@ class _Rollback(Exception):
 def count_rows(upload, limit: int | None = None) -> int:
     """The non-empty data rows of a persons file, counting stops past ``limit``.
 
-    Raises DomainError for a header without a required column; openpyxl's own errors (a file
-    that is not xlsx) pass through.
+    Raises DomainError for a header without a required column and XlsxError for a file that
+    is not a readable .xlsx.
     """
     n = 0
     for _row in _rows(upload):
@@ -329,7 +323,7 @@ def import_persons(upload, *, actor, commit: bool, progress=None) -> ImportRepor
         report.add(1, "file", exc.message)
     except DatabaseError:
         raise
-    except Exception:  # openpyxl raises many types for a file that is not xlsx
+    except xlsx.XlsxError:
         report.add(0, "file", _("not a readable .xlsx file"))
     report.created, report.updated = (report.created, report.updated) if report.ok else (0, 0)
     report.committed = commit and report.ok and report.rows > 0
@@ -338,62 +332,67 @@ def import_persons(upload, *, actor, commit: bool, progress=None) -> ImportRepor
 
 UPDATE_FIELDS = ["name", "id_type", "phone_enc", "phone_bidx", "phone_mask", "gender", "birth_date",
                  "hukou_region", "category", "political_status", "house", "grid", "scope_code",
-                 "lat", "lng", "address", "confirmed_at"]  # fmt: skip
+                 "lat", "lng", "address", "confirmed_at", "updated_at"]  # fmt: skip
 
 
-def _fill(p: Person, c: dict, now) -> None:
-    pk, grid_id, scope, lat, lng = c["house"]
-    p.name, p.id_type = c["name"], c["id_type"]
-    p.gender, p.birth_date = c.get("gender", p.gender or ""), c.get("birth_date", p.birth_date)
-    p.hukou_region = c.get("hukou_region", "")
-    p.category, p.political_status = c["category"], c["political_status"]
-    p.house_id, p.grid_id, p.scope_code, p.lat, p.lng = pk, grid_id, scope, lat, lng
-    p.confirmed_at = now
+def _values(c: dict, now) -> dict[str, Any]:
+    """The columns a clean row sets on a person, new or on file (attnames)."""
+    pk, grid_id, scope, lat, lng, label = c["house"]
+    out = {
+        "name": c["name"], "id_type": c["id_type"], "hukou_region": c.get("hukou_region", ""),
+        "category": c["category"], "political_status": c["political_status"],
+        "house_id": pk, "grid_id": grid_id, "scope_code": scope, "lat": lat, "lng": lng,
+        "address": label, "confirmed_at": now, "updated_at": now,
+    }  # fmt: skip
+    if "gender" in c:
+        out["gender"], out["birth_date"] = c["gender"], c["birth_date"]
     if c.get("phone"):
-        p.phone_enc = crypto.encrypt(c["phone"], context=Person.PHONE_CONTEXT)
-        p.phone_bidx = services.phone_index(c["phone"])
-        p.phone_mask = crypto.mask_phone(c["phone"])
+        out["phone_enc"] = crypto.encrypt(c["phone"], context=Person.PHONE_CONTEXT)
+        out["phone_bidx"] = services.phone_index(c["phone"])
+        out["phone_mask"] = crypto.mask_phone(c["phone"])
+    return out
+
+
+NEW_DEFAULTS = {"gender": "", "birth_date": None, "phone_enc": "", "phone_bidx": "",
+                "phone_mask": "", "employer_id": None}  # fmt: skip
 
 
 def _write(chunk: list[dict], actor, report: ImportReport) -> None:
+    """Write a chunk of clean rows: new persons through COPY (``core.bulk``), persons on file
+    (found by the blind index) updated; a history row for each."""
     now = timezone.now()
     by_idx = {c["bidx"]: c for c in chunk}
     existing = {p.id_number_bidx: p for p in Person.objects.filter(id_number_bidx__in=list(by_idx))}
-    houses = {c["house"][0] for c in chunk}
-    addr = {h.pk: str(h)[:200] for h in House.objects.filter(pk__in=houses)}
-    new, upd, logs = [], [], []
+    new: list[dict] = []
+    upd: list[Person] = []
     for idx, c in by_idx.items():
+        values = _values(c, now)
         p = existing.get(idx)
         if p is None:
-            p = Person(id_number_bidx=idx)
-            p.id_number_enc = crypto.encrypt(c["id_number"], context=Person.ID_CONTEXT)
-            p.id_number_mask = crypto.mask_id(c["id_number"])
-            new.append(p)
+            new.append({
+                **NEW_DEFAULTS, **values, "id_number_bidx": idx,
+                "id_number_enc": crypto.encrypt(c["id_number"], context=Person.ID_CONTEXT),
+                "id_number_mask": crypto.mask_id(c["id_number"]), "created_at": now,
+            })  # fmt: skip
         else:
             # A person registered elsewhere who now lives in one of the actor's houses moves
             # here; the history row says who moved them.
+            for k, v in values.items():
+                setattr(p, k, v)
             upd.append(p)
-        _fill(p, c, now)
-        p.address = addr.get(c["house"][0], "")
-    Person.objects.bulk_create(new, batch_size=CHUNK)
+    ids = bulk.insert_rows(Person, new)
     if upd:
         Person.objects.bulk_update(upd, UPDATE_FIELDS, batch_size=CHUNK)
-    for p, action in [(p, "import") for p in new] + [(p, "import_update") for p in upd]:
-        logs.append(
-            ChangeLog(
-                entity="person",
-                object_id=p.pk,
-                actor=actor,
-                action=action,
-                changes={
-                    "name": p.name,
-                    "id_number_mask": p.id_number_mask,
-                    "house_id": p.house_id,
-                },
-                scope_code=p.scope_code,
-            )
-        )
-    ChangeLog.objects.bulk_create(logs, batch_size=CHUNK)
+    logs = [
+        (pk, "import", v["name"], v["id_number_mask"], v["house_id"], v["scope_code"])
+        for pk, v in zip(ids, new, strict=True)
+    ] + [(p.pk, "import_update", p.name, p.id_number_mask, p.house_id, p.scope_code) for p in upd]
+    bulk.insert_rows(ChangeLog, [
+        {"entity": "person", "object_id": pk, "actor_id": actor.pk, "action": action,
+         "changes": {"name": name, "id_number_mask": mask, "house_id": house},
+         "scope_code": scope, "at": now}
+        for pk, action, name, mask, house, scope in logs
+    ])  # fmt: skip
     report.created += len(new)
     report.updated += len(upd)
 

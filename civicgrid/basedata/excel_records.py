@@ -19,13 +19,15 @@ from typing import Any
 
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 
+from civicgrid.core import xlsx
 from civicgrid.core.errors import DomainError
 from civicgrid.people.scoping import scope_q
 
 from . import services
-from .excel import MAX_ERRORS, PROGRESS_EVERY, ImportReport, _text
+from .excel import MAX_ERRORS, PROGRESS_EVERY, ImportReport
+from .excel import read_rows as _rows
 from .models import House, Organisation, Place, RiskPoint, Thing
 
 CRS = {"": "wgs84", "WGS84": "wgs84", "WGS-84": "wgs84", "GCJ02": "gcj02", "GCJ-02": "gcj02",
@@ -314,33 +316,9 @@ def import_records(entity: str, upload, *, actor, commit: bool, progress=None) -
         report.add(1, "file", exc.message)
     except DatabaseError:
         raise
-    except Exception:  # openpyxl raises many types for a file that is not xlsx
+    except xlsx.XlsxError:
         report.add(0, "file", _("not a readable .xlsx file"))
     if not report.ok:
         report.created = report.updated = 0
     report.committed = commit and report.ok and report.rows > 0
     return report
-
-
-def _rows(upload, cols):
-    if hasattr(upload, "seek"):
-        upload.seek(0)
-    headers = {h: f for h, f, _r, _e in cols}
-    wb = load_workbook(upload, read_only=True, data_only=True)
-    try:
-        it = wb.worksheets[0].iter_rows(values_only=True)
-        header = next(it, None) or ()
-        fields = [headers.get(_text(h).rstrip("*")) for h in header]
-        missing = [h for h, f, r, _e in cols if r and f not in fields]
-        if missing:
-            raise DomainError(
-                "bad_header",
-                _("file: missing columns %(c)s") % {"c": "、".join(missing)},
-                field="file",
-            )
-        for n, values in enumerate(it, start=2):
-            row = {f: _text(v) for f, v in zip(fields, values, strict=False) if f}
-            if any(row.values()):
-                yield n, row
-    finally:
-        wb.close()

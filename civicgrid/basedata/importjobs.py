@@ -33,6 +33,7 @@ from django.db.models import F
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from civicgrid.core import xlsx
 from civicgrid.core.conf import options
 from civicgrid.core.errors import DomainError, NotFound
 from civicgrid.people.access import Principal, principal_scope
@@ -71,8 +72,8 @@ def count_rows(entity: str, upload, limit: int | None = None) -> int:
         return excel_records.count_rows(entity, upload, limit)
     except DomainError:
         return 0  # a missing column: the import reports it
-    except Exception:  # openpyxl raises many types for a file that is not xlsx
-        return 0
+    except xlsx.XlsxError:
+        return 0  # not a readable file: the import reports it
     finally:
         if hasattr(upload, "seek"):
             upload.seek(0)
@@ -203,7 +204,7 @@ def _refreshed(job: ImportJob) -> ImportJob:
 
 
 def _local_copy(job: ImportJob) -> str:
-    """The upload copied to a local temporary file (openpyxl seeks; remote storages may not)."""
+    """The upload copied to a local temporary file (a zip is read by seeking; remote storages may not)."""
     fd, path = tempfile.mkstemp(suffix=".xlsx", prefix="civicgrid-import-")
     with os.fdopen(fd, "wb") as out, job.file.open("rb") as src:
         shutil.copyfileobj(src, out)

@@ -89,12 +89,12 @@ class House(Located):
         indexes = [models.Index(fields=["scope_code", "id"])]
 
     def __str__(self) -> str:
-        parts = [
-            self.address,
-            f"{self.building}栋",
-            f"{self.unit}单元" if self.unit else "",
-            f"{self.room}室",
-        ]
+        return self.label(self.address, self.building, self.unit, self.room)
+
+    @staticmethod
+    def label(address: str, building: str, unit: str, room: str) -> str:
+        """``和平路1号1栋2单元301室``: how a house is named on pages, exports and persons."""
+        parts = [address, f"{building}栋", f"{unit}单元" if unit else "", f"{room}室"]
         return "".join(p for p in parts if p)
 
 
