@@ -230,13 +230,14 @@ class _Cleaner:
         return None if bad else out
 
 
-def read_rows(upload, cols) -> Iterator[tuple[int, dict[str, str]]]:
+def read_rows(upload, cols, *, parallel: bool = False) -> Iterator[tuple[int, dict[str, str]]]:
     """(row number, {field: text}) for every non-empty data row of a file with the columns
     ``cols`` [(header, field, required, example)], streamed (``core.xlsx``); the header may star
     its required columns and put them in any order. Raises DomainError for a missing column and
-    XlsxError for a file that is not a readable .xlsx."""
+    XlsxError for a file that is not a readable .xlsx. ``parallel``: a large file is parsed in a
+    process of its own (``xlsx.iter_rows_parallel``), for the importers."""
     headers = {h: f for h, f, _r, _e in cols}
-    it = xlsx.iter_rows(upload)
+    it = xlsx.iter_rows_parallel(upload) if parallel else xlsx.iter_rows(upload)
     _n, header = next(it, (1, []))
     fields = [headers.get(h.strip().rstrip("*")) for h in header]
     missing = [h for h, f, r, _e in cols if r and f not in fields]
@@ -252,8 +253,8 @@ def read_rows(upload, cols) -> Iterator[tuple[int, dict[str, str]]]:
             yield n, row
 
 
-def _rows(upload) -> Iterator[tuple[int, dict[str, str]]]:
-    return read_rows(upload, COLUMNS)
+def _rows(upload, parallel: bool = False) -> Iterator[tuple[int, dict[str, str]]]:
+    return read_rows(upload, COLUMNS, parallel=parallel)
 
 
 def _chunks(rows: Iterator, size: int = CHUNK) -> Iterator[list]:
@@ -298,7 +299,7 @@ def import_persons(upload, *, actor, commit: bool, progress=None) -> ImportRepor
     seen: set[str] = set()
     try:
         with transaction.atomic():
-            for chunk in _chunks(_rows(upload)):
+            for chunk in _chunks(_rows(upload, parallel=True)):
                 cleaner.prefetch([raw for _n, raw in chunk])
                 good = []
                 for n, raw in chunk:

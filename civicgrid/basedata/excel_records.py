@@ -282,7 +282,7 @@ def import_records(entity: str, upload, *, actor, commit: bool, progress=None) -
     writer = _Writer(entity, actor)
     try:
         with transaction.atomic():
-            for n, raw in _rows(upload, cols):
+            for n, raw in _rows(upload, cols, parallel=True):
                 report.rows += 1
                 if progress is not None and report.rows % PROGRESS_EVERY == 0:
                     progress(report.rows)

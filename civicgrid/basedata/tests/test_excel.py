@@ -113,3 +113,25 @@ def test_import_page_and_masked_export(client, bd):
     assert "李四" not in cells  # out of scope
     client.force_login(bd.leader_a)
     assert client.get(reverse("basedata:person_import")).status_code == 404
+
+
+def test_a_large_file_parsed_in_a_process_of_its_own_gives_the_same_report(bd, monkeypatch):
+    from civicgrid.core import xlsx as reader
+
+    rows = [row(1), row(2, phone="123"), row(4, region="990000"), row(5, room="999")]
+    inline = excel.import_persons(xlsx(rows), actor=bd.worker_a1, commit=False)
+    started = []
+    real_process = reader.multiprocessing.get_context
+
+    def spy(method):
+        ctx = real_process(method)
+        started.append(method)
+        return ctx
+
+    monkeypatch.setattr(reader, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(reader.multiprocessing, "get_context", spy)
+    parallel = excel.import_persons(xlsx(rows), actor=bd.worker_a1, commit=False)
+    assert started == ["spawn"]
+    assert parallel.errors == inline.errors and parallel.rows == inline.rows == 4
+    ok = excel.import_persons(xlsx([row(1), row(2, name="钱七")]), actor=bd.worker_a1, commit=True)
+    assert ok.committed and (ok.created, ok.updated) == (2, 0) and Person.objects.count() == 4

@@ -183,3 +183,36 @@ def test_memory_stays_flat_however_long_the_sheet():
     big, n_big = _peak(20_000)
     assert (n_small, n_big) == (2_001, 20_001)
     assert big < small * 1.5 + 256 * 1024, (small, big)
+
+
+def test_the_parallel_reader_reads_the_same_rows_in_a_process_of_its_own(tmp_path):
+    rows = [["姓名", "证件号码"]] + [[f"人{i}", f"ID{i:08d}"] for i in range(2_500)]
+    data = openpyxl_file(rows, write_only=True)
+    want = ours(data)
+    # In memory (copied to a temporary file for the child), from a path, from an open file.
+    assert list(xlsx.iter_rows_parallel(io.BytesIO(data), min_bytes=0)) == want
+    path = tmp_path / "f.xlsx"
+    path.write_bytes(data)
+    assert list(xlsx.iter_rows_parallel(str(path), min_bytes=0)) == want
+    with open(path, "rb") as fh:
+        assert list(xlsx.iter_rows_parallel(fh, min_bytes=0)) == want
+    assert not list(tmp_path.glob("civicgrid-read-*"))
+
+
+def test_the_parallel_reader_reports_a_broken_file_and_stops_early():
+    with pytest.raises(xlsx.XlsxError, match="not a zip"):
+        list(xlsx.iter_rows_parallel(io.BytesIO(b"x" * 2048), min_bytes=0))
+    data = openpyxl_file([["a"]] + [[str(i)] for i in range(5_000)], write_only=True)
+    it = xlsx.iter_rows_parallel(io.BytesIO(data), min_bytes=0)
+    assert next(it) == (1, ["a"])
+    it.close()  # the child is stopped, not left running
+
+
+def test_an_uploads_client_file_name_is_never_opened_as_a_path(tmp_path, monkeypatch):
+    """A client naming its upload after a file on the server must get its own bytes read."""
+    secret = tmp_path / "server.xlsx"
+    secret.write_bytes(openpyxl_file([["server secret"]]))
+    monkeypatch.chdir(tmp_path)
+    upload = io.BytesIO(openpyxl_file([["the upload"]]))
+    upload.name = "server.xlsx"
+    assert list(xlsx.iter_rows_parallel(upload, min_bytes=0)) == [(1, ["the upload"])]
