@@ -338,8 +338,8 @@ def bench_lookups(size, worker, op, town, grids) -> list[dict]:
     def raw_roster():
         with connection.cursor() as cur:
             cur.execute(
-                "SELECT * FROM basedata_person WHERE scope_code LIKE %s ORDER BY id DESC LIMIT 50",
-                [grid_code + "%"],
+                "SELECT * FROM basedata_person WHERE scope_code = %s ORDER BY id DESC LIMIT 50",
+                [grid_code],
             )
             ids = [r[0] for r in cur.fetchall()]
             cur.execute("SELECT * FROM basedata_persontag WHERE person_id = ANY(%s)" if _pg() else

@@ -124,6 +124,9 @@ class Person(Located):
         OTHER_PARTY = "other_party", _("Member of another party")
 
     name = models.CharField(_("name"), max_length=50)  # prefix search: the index in Meta
+    # Located's field without its two indexes: Meta has (scope_code, id) for a grid's roster in
+    # id order and one pattern index for area prefixes.
+    scope_code = models.CharField(_("scope code"), max_length=17, editable=False)
     id_type = models.CharField(
         _("ID type"), max_length=12, choices=IdType.choices, default=IdType.RESIDENT
     )
@@ -178,6 +181,12 @@ class Person(Located):
             models.Index(
                 fields=["name"],
                 name="basedata_person_name_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
+            models.Index(fields=["scope_code", "id"], name="basedata_person_scope_id"),
+            models.Index(
+                fields=["scope_code"],
+                name="basedata_person_scope_prefix",
                 opclasses=["varchar_pattern_ops"],
             ),
         ]

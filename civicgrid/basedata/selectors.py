@@ -38,6 +38,18 @@ SERVING_ROLES = (Role.GRID_WORKER, Role.GRID_CHIEF, Role.OPERATOR)
 ROSTER_PAGE = 50
 
 
+GRID_CODE_LEN = Grid._meta.get_field("code").max_length
+
+
+def in_area(qs: QuerySet, area: str) -> QuerySet:
+    """Records of an area code or grid code. A grid's code is as long as a scope code gets, so
+    for it "starts with" is equality — which the (scope_code, id) indexes serve in id order: a
+    grid's newest 50 are read as 50 rows, not as all of the grid's rows sorted."""
+    if len(area) >= GRID_CODE_LEN:
+        return qs.filter(scope_code=area)
+    return qs.filter(scope_code__startswith=area)
+
+
 def _scoped(model, user) -> QuerySet:
     return model.objects.filter(scope_q(user, "scope_code"))
 
@@ -118,7 +130,7 @@ def person_list_for(
     """Persons in scope, newest first, filtered; an ID number matches exactly (blind index)."""
     qs = _scoped(Person, user).select_related("grid")
     if area:
-        qs = qs.filter(scope_code__startswith=area)
+        qs = in_area(qs, area)
     if q:
         qs = qs.filter(name__startswith=q)
     if id_number:
@@ -160,7 +172,7 @@ def tag_list_for(user, *, kind: str = "", area: str = "") -> QuerySet[PersonTag]
     if kind:
         qs = qs.filter(kind__code=kind)
     if area:
-        qs = qs.filter(scope_code__startswith=area)
+        qs = in_area(qs, area)
     return qs.select_related("person", "kind").order_by("next_visit_due", "id")
 
 
@@ -190,7 +202,7 @@ def record_list_for(user, entity: str, *, area: str = "", q: str = "") -> QueryS
     model = MODELS[entity]
     qs = _scoped(model, user).select_related("grid")
     if area:
-        qs = qs.filter(scope_code__startswith=area)
+        qs = in_area(qs, area)
     if q:
         field = {"house": "address", "thing": "code"}.get(entity, "name")
         qs = qs.filter(**{f"{field}__contains": q})
