@@ -354,10 +354,6 @@ def _values(c: dict, now) -> dict[str, Any]:
     return out
 
 
-NEW_DEFAULTS = {"gender": "", "birth_date": None, "phone_enc": "", "phone_bidx": "",
-                "phone_mask": "", "employer_id": None}  # fmt: skip
-
-
 def _write(chunk: list[dict], actor, report: ImportReport) -> None:
     """Write a chunk of clean rows: new persons through COPY (``core.bulk``), persons on file
     (found by the blind index) updated; a history row for each."""
@@ -371,7 +367,7 @@ def _write(chunk: list[dict], actor, report: ImportReport) -> None:
         p = existing.get(idx)
         if p is None:
             new.append({
-                **NEW_DEFAULTS, **values, "id_number_bidx": idx,
+                **values, "id_number_bidx": idx,
                 "id_number_enc": crypto.encrypt(c["id_number"], context=Person.ID_CONTEXT),
                 "id_number_mask": crypto.mask_id(c["id_number"]), "created_at": now,
             })  # fmt: skip

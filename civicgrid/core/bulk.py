@@ -22,10 +22,10 @@ from django.db import connections, models
 from django.utils import timezone
 
 
-def _defaults(model, given: set[str], now) -> dict[str, Any]:
+def _defaults(model, now) -> dict[str, Any]:
     out = {}
     for f in model._meta.concrete_fields:
-        if f.attname in given or f.primary_key:
+        if f.primary_key:
             continue
         if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
             out[f.attname] = now
@@ -35,14 +35,15 @@ def _defaults(model, given: set[str], now) -> dict[str, Any]:
 
 
 def insert_rows(model, rows: Sequence[dict[str, Any]], *, using: str = "default") -> list[int]:
-    """Insert ``rows`` (dicts of attname → value, all with the same keys); their new ids."""
+    """Insert ``rows`` (dicts of attname → value; a key a row leaves out takes the field's
+    default); their new ids."""
     if not rows:
         return []
     connection = connections[using]
     now = timezone.now()
-    defaults = _defaults(model, set(rows[0]), now)
+    defaults = _defaults(model, now)
     if connection.vendor != "postgresql":
-        objs = [model(**defaults, **row) for row in rows]
+        objs = [model(**{**defaults, **row}) for row in rows]
         model.objects.using(using).bulk_create(objs)
         return [o.pk for o in objs]
     meta = model._meta

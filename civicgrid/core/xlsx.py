@@ -13,8 +13,8 @@ What it reads: the first worksheet of the workbook (by the workbook's own order)
 so an empty cell the file leaves out still leaves its column empty. Dates are serial numbers: the
 importers have no date columns.
 
-Hostile files: a file that is not a zip, lacks its parts or has malformed XML raises
-:class:`XlsxError`; any part that declares a DOCTYPE (the carrier of entity-expansion attacks) is
+Hostile files: a file that is not a zip, lacks its parts, has a damaged member (bad CRC, a
+deflate stream that does not decompress) or malformed XML raises :class:`XlsxError`; any part that declares a DOCTYPE (the carrier of entity-expansion attacks) is
 refused (the small parts before they are parsed, the sheet as the parser meets it); a part that unpacks to more than ``MAX_PART_BYTES`` is refused
 (a zip bomb); expat itself (2.4+) also limits entity amplification.
 """
@@ -28,6 +28,7 @@ import posixpath
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -158,25 +159,35 @@ def iter_rows(upload) -> Iterator[tuple[int, list[str]]]:
         zf = zipfile.ZipFile(upload)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise XlsxError(f"not a zip file: {exc}") from None
-    with zf:
-        book_part = "xl/workbook.xml"
-        for _id, (typ, path) in _rels(zf, "").items():
-            if typ.endswith("/officeDocument"):
-                book_part = path
-        book = _parse(zf, book_part)
-        ns = _ns(book.tag)
-        if ns not in NS_MAIN:
-            raise XlsxError("not a spreadsheet workbook")
-        rels = _rels(zf, book_part)
-        sheet = next(book.iter(f"{{{ns}}}sheet"), None)
-        if sheet is None:
-            raise XlsxError("the workbook has no sheet")
-        rid = next((sheet.get(f"{{{r}}}id") for r in NS_REL if sheet.get(f"{{{r}}}id")), None)
-        if rid not in rels:
-            raise XlsxError("the first sheet has no part")
-        strings_part = next((p for t, p in rels.values() if t.endswith("/sharedStrings")), None)
-        strings = _shared_strings(zf, strings_part, ns)
-        yield from _sheet_rows(zf, rels[rid][1], ns, strings)
+    try:
+        yield from _workbook_rows(zf)
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+        # A damaged member: a bad CRC, a deflate stream that does not decompress, a cut file.
+        raise XlsxError(f"damaged file: {exc}") from None
+    finally:
+        zf.close()
+
+
+def _workbook_rows(zf: zipfile.ZipFile) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows: the workbook's parts found through its relationships."""
+    book_part = "xl/workbook.xml"
+    for _id, (typ, path) in _rels(zf, "").items():
+        if typ.endswith("/officeDocument"):
+            book_part = path
+    book = _parse(zf, book_part)
+    ns = _ns(book.tag)
+    if ns not in NS_MAIN:
+        raise XlsxError("not a spreadsheet workbook")
+    rels = _rels(zf, book_part)
+    sheet = next(book.iter(f"{{{ns}}}sheet"), None)
+    if sheet is None:
+        raise XlsxError("the workbook has no sheet")
+    rid = next((sheet.get(f"{{{r}}}id") for r in NS_REL if sheet.get(f"{{{r}}}id")), None)
+    if rid not in rels:
+        raise XlsxError("the first sheet has no part")
+    strings_part = next((p for t, p in rels.values() if t.endswith("/sharedStrings")), None)
+    strings = _shared_strings(zf, strings_part, ns)
+    yield from _sheet_rows(zf, rels[rid][1], ns, strings)
 
 
 def _sheet_rows(zf, name: str, ns: str, strings: list[str]) -> Iterator[tuple[int, list[str]]]:
@@ -214,10 +225,9 @@ def _sheet_rows(zf, name: str, ns: str, strings: list[str]) -> Iterator[tuple[in
         if tag == c_tag:
             value = "".join(text)
             if typ == "s":
-                try:
-                    value = strings[int(value)]
-                except (ValueError, IndexError):
-                    raise XlsxError(f"cell {ref}: bad shared string") from None
+                if not value.isdigit() or int(value) >= len(strings):
+                    raise XlsxError(f"cell {ref}: bad shared string")
+                value = strings[int(value)]
             elif typ == "b":
                 value = "TRUE" if value == "1" else "FALSE"
             elif (typ is None or typ == "n") and value:

@@ -44,3 +44,13 @@ def test_missing_keys_take_the_fields_defaults_and_json_none_is_null():
 
 def test_nothing_to_insert():
     assert bulk.insert_rows(ChangeLog, []) == []
+
+
+def test_rows_may_leave_out_different_keys():
+    ids = bulk.insert_rows(ChangeLog, [
+        {"entity": "person", "object_id": 1, "action": "import", "scope_code": "1",
+         "changes": {"a": 1}},
+        {"entity": "person", "object_id": 2, "action": "import", "scope_code": "1"},
+    ])  # fmt: skip
+    got = dict(ChangeLog.objects.filter(pk__in=ids).values_list("object_id", "changes"))
+    assert got == {1: {"a": 1}, 2: {}}

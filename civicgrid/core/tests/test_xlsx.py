@@ -137,11 +137,23 @@ def test_reads_excel_files_shared_strings_rich_text_gaps_and_the_first_sheet_by_
             "cell reference",
         ),
         (excel_like('<row r="1"><c r="A1"><v>1</v></row>'), "mismatched tag"),
+        (excel_like('<row r="1"><c r="A1" t="s"><v>-1</v></c></row>', STRINGS), "shared string"),
     ],
 )
 def test_a_broken_file_raises_xlsx_error(data, why):
     with pytest.raises(xlsx.XlsxError, match=why):
         ours(data)
+
+
+def test_a_damaged_member_raises_xlsx_error():
+    """A deflate stream that no longer decompresses (a file cut or altered in transit)."""
+    data = bytearray(openpyxl_file([[f"人{i}", "x" * 30, i] for i in range(3_000)]))
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 2_000
+    for k in range(50):
+        data[start + k] ^= 0x5A
+    with pytest.raises(xlsx.XlsxError, match="damaged file"):
+        ours(bytes(data))
 
 
 def test_a_doctype_is_refused_before_parsing():
