@@ -272,14 +272,15 @@ class _Rollback(Exception):
     pass
 
 
-def count_rows(upload, limit: int | None = None) -> int:
-    """The non-empty data rows of a persons file, counting stops past ``limit``.
+def count_rows(upload, limit: int | None = None, cols=COLUMNS) -> int:
+    """The non-empty data rows of a file with the columns ``cols`` (persons by default),
+    counting stops past ``limit``.
 
     Raises DomainError for a header without a required column and XlsxError for a file that
     is not a readable .xlsx.
     """
     n = 0
-    for _row in _rows(upload):
+    for _row in read_rows(upload, cols):
         n += 1
         if limit is not None and n > limit:
             break

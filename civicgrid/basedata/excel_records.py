@@ -261,16 +261,6 @@ class _Rollback(Exception):
     pass
 
 
-def count_rows(entity: str, upload, limit: int | None = None) -> int:
-    """The non-empty data rows of an entity's file, counting stops past ``limit``."""
-    n = 0
-    for _row in _rows(upload, SPECS[entity][1]):
-        n += 1
-        if limit is not None and n > limit:
-            break
-    return n
-
-
 def import_records(entity: str, upload, *, actor, commit: bool, progress=None) -> ImportReport:
     """Validate (and with ``commit`` and no bad row, write) every row of an entity's file.
 

@@ -69,7 +69,7 @@ def count_rows(entity: str, upload, limit: int | None = None) -> int:
     try:
         if entity == ImportEntity.PERSON:
             return excel.count_rows(upload, limit)
-        return excel_records.count_rows(entity, upload, limit)
+        return excel.count_rows(upload, limit, cols=excel_records.SPECS[entity][1])
     except DomainError:
         return 0  # a missing column: the import reports it
     except xlsx.XlsxError:
