@@ -135,3 +135,16 @@ def test_a_large_file_parsed_in_a_process_of_its_own_gives_the_same_report(bd, m
     assert parallel.errors == inline.errors and parallel.rows == inline.rows == 4
     ok = excel.import_persons(xlsx([row(1), row(2, name="钱七")]), actor=bd.worker_a1, commit=True)
     assert ok.committed and (ok.created, ok.updated) == (2, 0) and Person.objects.count() == 4
+
+
+def test_a_damaged_file_is_reported_not_raised(bd):
+    import zipfile
+
+    data = bytearray(xlsx([row(i) for i in range(1, 400)]).getvalue())
+    info = zipfile.ZipFile(io.BytesIO(bytes(data))).getinfo("xl/worksheets/sheet1.xml")
+    start = info.header_offset + 30 + len(info.filename) + len(info.extra) + 500
+    for k in range(40):
+        data[start + k] ^= 0x5A
+    r = excel.import_persons(io.BytesIO(bytes(data)), actor=bd.worker_a1, commit=True)
+    assert not r.committed and [e["column"] for e in r.errors] == ["file"]
+    assert Person.objects.count() == 2
