@@ -125,24 +125,36 @@ def test_reads_excel_files_shared_strings_rich_text_gaps_and_the_first_sheet_by_
     assert ours(data) == oracle(data)
 
 
-@pytest.mark.parametrize(
-    "data, why",
-    [
-        (b"PK\x03\x04 truncated", "not a zip"),
-        (b"not a workbook at all", "not a zip"),
-        (excel_like('<row r="1"><c r="A1" t="s"><v>9</v></c></row>', STRINGS), "shared string"),
-        (excel_like('<row r="1"><c r="ZZZZZZ1"><v>1</v></c></row>'), "cell reference"),
-        (
-            excel_like('<row r="1"><c r="B1"><v>1</v></c><c r="A1"><v>2</v></c></row>'),
-            "cell reference",
-        ),
-        (excel_like('<row r="1"><c r="A1"><v>1</v></row>'), "mismatched tag"),
-        (excel_like('<row r="1"><c r="A1" t="s"><v>-1</v></c></row>', STRINGS), "shared string"),
-    ],
-)
-def test_a_broken_file_raises_xlsx_error(data, why):
+# Built inside the test, with fixed ids: a zip carries the time it was written, so bytes built at
+# collection made test ids that differ between pytest-xdist workers a second apart.
+BROKEN = {
+    "truncated zip": (lambda: b"PK\x03\x04 truncated", "not a zip"),
+    "not a zip": (lambda: b"not a workbook at all", "not a zip"),
+    "shared string past the table": (
+        lambda: excel_like('<row r="1"><c r="A1" t="s"><v>9</v></c></row>', STRINGS),
+        "shared string",
+    ),
+    "negative shared string": (
+        lambda: excel_like('<row r="1"><c r="A1" t="s"><v>-1</v></c></row>', STRINGS),
+        "shared string",
+    ),
+    "column past XFD": (
+        lambda: excel_like('<row r="1"><c r="ZZZZZZ1"><v>1</v></c></row>'),
+        "cell reference",
+    ),
+    "cells out of order": (
+        lambda: excel_like('<row r="1"><c r="B1"><v>1</v></c><c r="A1"><v>2</v></c></row>'),
+        "cell reference",
+    ),
+    "malformed xml": (lambda: excel_like('<row r="1"><c r="A1"><v>1</v></row>'), "mismatched tag"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN))
+def test_a_broken_file_raises_xlsx_error(case):
+    build, why = BROKEN[case]
     with pytest.raises(xlsx.XlsxError, match=why):
-        ours(data)
+        ours(build())
 
 
 def test_a_damaged_member_raises_xlsx_error():
